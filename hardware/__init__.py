@@ -1,0 +1,1 @@
+"""Meter register maps as data files, their loader, decoder and request planner."""

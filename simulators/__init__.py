@@ -1,0 +1,1 @@
+"""Simulators: Modbus meters with realistic load, a flaky mobile link."""
