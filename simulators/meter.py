@@ -1,0 +1,192 @@
+"""A simulated meter: a register image kept in step with a :class:`LoadModel`.
+
+The meter reads the same data file as the agent (``hardware.maps.load_map``) and
+encodes each point with ``hardware.registers.encode_point``, so simulator and agent
+cannot disagree on addresses, types, byte orders or scales. The image is refreshed
+from the load model at the clock's "now" on every request, as a real meter answers
+with its latest measurement.
+
+Like a real meter it:
+
+* truncates its energy counters to its own resolution (the raw step of an integer
+  register, ``float_counter_resolution_wh`` for float registers) - it never rounds up
+  energy not yet measured;
+* wraps integer counters at the register width (a 32-bit Wh register rolls over);
+* saturates values an integer register cannot hold, and shows the type's largest
+  raw value (the usual overflow / "not available" marker) for NaN there;
+* after a swap (the ``counter_reset`` fault) restarts its counters near 0 while the
+  site's true energy (the load model) goes on.
+
+Transport-free: the RTU and TCP servers call :meth:`SimulatedMeter.begin_request`
+then :meth:`SimulatedMeter.registers`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections.abc import Mapping
+
+from hardware.model import TYPES, MeterMap, Point
+from hardware.registers import decode_point, encode_point
+from hardware.vocabulary import CHANNELS, COUNTER
+from simulators.clock import Clock, SimClock
+from simulators.faults import FaultControl, RequestFaults
+from simulators.load import LoadModel
+
+__all__ = ["SimulatedMeter", "meter_phases", "register_spans"]
+
+
+def meter_phases(meter_map: MeterMap) -> int:
+    """1 for a single-phase meter (no L2/L3 points), else 3: the ``phases`` of its load."""
+    return 3 if any("_l2" in p.channel or "_l3" in p.channel for p in meter_map.points) else 1
+
+
+def register_spans(meter_map: MeterMap) -> dict[int, list[tuple[int, int]]]:
+    """Address ranges ``(start, count)`` per function code that the meter answers.
+
+    Points closer than ``max_gap_registers`` form one range (widened to the map's
+    alignment), so every request the planner can make for any subset of channels
+    falls inside one range; a real meter likewise answers the padding between
+    points. Reads outside the ranges get ILLEGAL DATA ADDRESS.
+    """
+    spans: dict[int, list[tuple[int, int]]] = {}
+    align = max(1, meter_map.alignment)
+    for fc in sorted({p.fc for p in meter_map.points}):
+        points = sorted((p for p in meter_map.points if p.fc == fc), key=lambda p: p.address)
+        clusters: list[list[int]] = []
+        for p in points:
+            if clusters and p.address - clusters[-1][1] <= meter_map.max_gap_registers:
+                clusters[-1][1] = max(clusters[-1][1], p.end)
+            else:
+                clusters.append([p.address, p.end])
+        merged: list[tuple[int, int]] = []
+        for first, end in clusters:
+            lo, hi = first - first % align, end + (-end % align)
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        spans[fc] = [(lo, hi - lo) for lo, hi in merged]
+    return spans
+
+
+class SimulatedMeter:
+    """One meter on the bus: map, load, clock, slave id, faults and its register image."""
+
+    def __init__(
+        self,
+        meter_map: MeterMap,
+        load: LoadModel,
+        clock: Clock | None = None,
+        slave_id: int = 1,
+        *,
+        faults: FaultControl | None = None,
+        turnaround_s: float | None = None,
+        float_counter_resolution_wh: float = 10.0,
+    ) -> None:
+        if not 1 <= slave_id <= 247:
+            raise ValueError(f"Modbus slave id must be 1..247, got {slave_id}")
+        self.map = meter_map
+        self.load = load
+        self.clock: Clock = clock if clock is not None else SimClock()
+        self.slave_id = slave_id
+        self.faults = faults if faults is not None else FaultControl()
+        self.turnaround_s = meter_map.turnaround_s if turnaround_s is None else turnaround_s
+        self.float_counter_resolution_wh = float_counter_resolution_wh
+        self.spans = register_spans(meter_map)
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._image: dict[int, dict[int, int]] = {fc: {} for fc in self.spans}
+        self._swap_offset: dict[str, float] = {}
+        self._shown: dict[str, float] = {}
+
+    # ------------------------------------------------------------- requests
+    def begin_request(self) -> RequestFaults:
+        """Start answering one request: take its faults and refresh the image."""
+        faults = self.faults.take()
+        with self._lock:
+            self.requests += 1
+            self._advance()
+            if faults.counter_reset_wh is not None:
+                self._swap(faults.counter_reset_wh)
+            self._refresh(faults.implausible)
+        return faults
+
+    def registers(self, fc: int, address: int, count: int) -> list[int]:
+        """``count`` registers from ``address`` of the image (0 in the padding)."""
+        with self._lock:
+            image = self._image.get(fc, {})
+            return [image.get(a, 0) for a in range(address, address + count)]
+
+    def turnaround_for(self, faults: RequestFaults) -> float:
+        """Seconds between the end of the request and the start of the reply."""
+        base = self.turnaround_s if faults.turnaround_s is None else faults.turnaround_s
+        return base + faults.extra_delay_s
+
+    def readings(self) -> dict[str, float]:
+        """What the meter showed at the last request, by channel: exactly what a
+        client decodes from the registers (truncation, float32 rounding, faults)."""
+        with self._lock:
+            return dict(self._shown)
+
+    def refresh(self) -> dict[str, float]:
+        """Refresh the image now without a request (tests); returns :meth:`readings`."""
+        with self._lock:
+            self._advance()
+            self._refresh({})
+            return dict(self._shown)
+
+    # ------------------------------------------------------------ internals
+    def _advance(self) -> None:
+        now = self.clock.now()
+        with contextlib.suppress(RuntimeError):  # raised before the first request
+            now = max(now, self.load.t)  # a clock set back must not move the load back
+        self.load.advance_to(now)
+
+    def _swap(self, start_wh: float) -> None:
+        """A new meter from here on: its counters begin at ``start_wh``."""
+        values = self.load.values()
+        for p in self.map.points:
+            if p.kind == COUNTER:
+                self._swap_offset[p.channel] = values[p.channel] - start_wh
+
+    def _refresh(self, implausible: Mapping[str, float]) -> None:
+        values = self.load.values()
+        shown: dict[str, float] = {}
+        for p in self.map.points:
+            value = values[p.channel]
+            if p.kind == COUNTER:
+                value = self._truncate(p, value - self._swap_offset.get(p.channel, 0.0))
+            if p.channel in implausible:
+                value = implausible[p.channel]
+            regs = self._encode(p, value)
+            # what a client decodes, float32 rounding and integer wrap included
+            shown[p.channel] = decode_point(p, regs)
+            image = self._image[p.fc]
+            for i, word in enumerate(regs):
+                image[p.address + i] = word
+        self._shown = shown
+
+    def _truncate(self, p: Point, value: float) -> float:
+        res = self.float_counter_resolution_wh if TYPES[p.type].is_float else abs(p.scale)
+        return math.floor(value / res + 1e-9) * res
+
+    def _encode(self, p: Point, value: float) -> list[int]:
+        info = TYPES[p.type]
+        if info.is_float:
+            try:
+                return encode_point(p, value)
+            except ValueError:  # too large for a float32: the meter shows infinity
+                return encode_point(p, math.copysign(math.inf, value))
+        if not math.isfinite(value):
+            return encode_point(p, info.maximum * p.scale)  # the "not available" marker
+        raw = round(value / p.scale)
+        if CHANNELS[p.channel].kind == COUNTER:
+            bits = 16 * info.words
+            raw %= 1 << bits  # an integer counter rolls over at its register width
+            if info.minimum < 0 and raw > info.maximum:
+                raw -= 1 << bits
+        raw = min(max(raw, info.minimum), info.maximum)  # saturate what does not fit
+        return encode_point(p, raw * p.scale)

@@ -1,0 +1,1 @@
+"""Tests of the test fixtures themselves: real brokers, certificates, ports."""
