@@ -207,3 +207,13 @@ def test_single_phase_site_is_all_on_l1():
         assert v["i_l1_a"] == pytest.approx(v["s_l1_va"] / v["u_l1_v"])
     e = model.energy_between(T0, T0 + DAY)
     assert e["e_exp_wh"] == pytest.approx(e["e_exp_l1_wh"]) and e["e_exp_l2_wh"] == 0.0
+
+
+def test_instant_series_equals_instant_at_across_an_hour_boundary():
+    model = LoadModel(11, pv_kw=4.0)
+    t = T0 + 3600 * 12 - 30  # 30 steps before a block boundary, 30 after
+    series = model.instant_series(t, 60)
+    for k in (0, 29, 30, 59):
+        point = model.instant_at(t + k)
+        for name, value in point.items():
+            assert series[name][k] == pytest.approx(value, rel=1e-12, abs=1e-12), name
