@@ -226,8 +226,11 @@ class MqttConfig(_Section):
     keepalive_s: int = Field(default=60, ge=10, le=3600)
     batch_max_records: int = Field(default=60, ge=1, le=1440)
     max_in_flight: int = Field(default=4, ge=1, le=64)
-    fresh_window_s: float = Field(default=180.0, ge=0)
-    upload_interval_s: float = Field(default=60.0, gt=0, le=3600)
+    # None: derived from upload_interval_s (see _consistent)
+    fresh_window_s: float | None = Field(default=None, ge=0)
+    # 15 minutes: the market's settlement period, and a batch of 15 records is what
+    # keeps a month of uplink under 2 MB (docs/protocol.md, bench/uplink.py)
+    upload_interval_s: float = Field(default=900.0, gt=0, le=3600)
     backoff_min_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
 
@@ -244,6 +247,17 @@ class MqttConfig(_Section):
             # Frozen model: the derived default is set once, here, before anyone sees it.
             object.__setattr__(self, "port", 8883 if self.tls.enabled else 1883)
         return self
+
+    def fresh_window(self) -> float:
+        """Seconds within which a record counts as fresh (sent first, not historical).
+
+        Unless set, the records made since the last upload round plus slack for a
+        slow round: anything older is a catch-up. Derived on each call because a
+        ``config`` command may change ``upload_interval_s`` at run time.
+        """
+        if self.fresh_window_s is not None:
+            return self.fresh_window_s
+        return self.upload_interval_s + 120.0
 
     def password_value(self) -> str | None:
         """The broker password from ``password`` or ``password_file`` (read now, so a
