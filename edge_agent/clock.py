@@ -76,6 +76,10 @@ class Clock(Protocol):
 
 # --- kernel synchronisation state --------------------------------------------
 
+# No real clock can read earlier than this software's release: a time before it
+# means the RTC was never set or lost its power.
+PLAUSIBLE_SINCE = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+
 _TIME_ERROR = 5  # adjtimex return value: clock not synchronised
 _STA_UNSYNC = 0x0040  # timex.status bit: clock not synchronised
 
@@ -138,8 +142,10 @@ class SystemClock:
         self,
         synced_fn: Callable[[], bool | None] = kernel_clock_synced,
         anchor_fresh_s: float = ANCHOR_FRESH_S,
+        plausible_since: float = PLAUSIBLE_SINCE,
     ) -> None:
         self._synced_fn = synced_fn
+        self.plausible_since = plausible_since
         self.anchor_fresh_s = anchor_fresh_s
         self._lock = threading.Lock()
         self._anchor: tuple[float, float] | None = None  # (utc, monotonic) when told
@@ -173,7 +179,12 @@ class SystemClock:
             anchor, had_real_time = self._anchor, self._had_real_time
         if anchor is not None and time.monotonic() - anchor[1] <= self.anchor_fresh_s:
             return CLOCK_SYNCED
-        return CLOCK_ESTIMATED if had_real_time else CLOCK_UNANCHORED
+        if had_real_time or time.time() >= self.plausible_since:
+            # A Linux module keeps system time in a battery-backed RTC: a plausible
+            # time is an estimate, unverified until NTP or the cloud confirms it.
+            return CLOCK_ESTIMATED
+        # Before the floor the RTC lost its time (flat battery: 1970 or 2000)
+        return CLOCK_UNANCHORED
 
     def anchor(self, utc: float) -> float | None:
         """Re-anchor to ``utc`` (the cloud's ``time`` command); returns the step applied.

@@ -43,8 +43,14 @@ def test_synced_kernel_means_synced_and_wall_time() -> None:
     assert abs(clock.now() - time.time()) < 1.0
 
 
+def test_never_synced_with_a_plausible_rtc_time_is_estimated() -> None:
+    clock = SystemClock(Switch(False))  # now is after the plausibility floor
+    assert clock.quality() == CLOCK_ESTIMATED
+
+
 def test_never_synced_is_unanchored_until_the_cloud_anchors_it() -> None:
-    clock = SystemClock(Switch(False))
+    # a wall clock before the floor: the RTC lost its time
+    clock = SystemClock(Switch(False), plausible_since=time.time() + 86400.0)
     assert clock.quality() == CLOCK_UNANCHORED
     target = time.time() + 3600.0
     step = clock.anchor(target)
