@@ -218,6 +218,9 @@ class TlsConfig(_Section):
 
 class MqttConfig(_Section):
     host: str = Field(min_length=1)
+    # "5" for production: a v5 PUBACK carries the reason code that reveals a publish
+    # the broker's ACL refused (docs/decisions/0002-embedded-broker.md)
+    protocol: Literal["5", "3.1.1"] = "5"
     port: int = Field(default=0, ge=0, le=65535)  # 0: 8883 with TLS, 1883 without
     tls: TlsConfig = Field(default_factory=TlsConfig)
     username: str | None = None

@@ -183,11 +183,21 @@ class Uplink:
 
     def _make_client(self, last_will: dict[str, Any]) -> mqtt.Client:
         cfg = self._cfg
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.device_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
+        if cfg.protocol == "5":
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=self.device_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
+        else:
+            # MQTT 3.1.1 only for brokers without v5 (the stack's amqtt fallback, see
+            # docs/decisions/0002): its PUBACK cannot say "not authorised".
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=self.device_id,
+                protocol=MQTTProtocolVersion.MQTTv311,
+                clean_session=False,
+            )
         if cfg.tls.enabled:
             client.tls_set(
                 ca_certs=_path(cfg.tls.ca_file),
@@ -214,15 +224,20 @@ class Uplink:
 
     def start(self) -> None:
         """Connect in the background and start the upload thread; returns at once."""
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        self._client.connect_async(
-            self._cfg.host,
-            self._cfg.port,
-            keepalive=self._cfg.keepalive_s,
-            clean_start=False,
-            properties=props,
-        )
+        if self._cfg.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            self._client.connect_async(
+                self._cfg.host,
+                self._cfg.port,
+                keepalive=self._cfg.keepalive_s,
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            self._client.connect_async(
+                self._cfg.host, self._cfg.port, keepalive=self._cfg.keepalive_s
+            )
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
         self._thread.start()

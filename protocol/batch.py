@@ -1,25 +1,36 @@
 """Binary record batches (topic ``myenergy/v1/<dev>/up``): encode_batch / decode_batch.
 
-Layout (docs/protocol.md has it byte by byte, with a worked example):
+Layout (docs/protocol.md has it bit by bit, with a worked example):
 
     frame     "MB", version 1, flags (frame.py)
-    body      device id
-              uvarint N (records), uvarint first seq, uvarint first ts
-              directory: headers of the record columns; the channel table
-                  (count, codes, presence), then per channel its anchor and
-                  value-column headers
-              bit stream: every column's values, in directory order
+    body      device id, uvarint N (records), uvarint first seq, uvarint first ts
+              bit stream: the record columns (period, clock, polls, span, gaps);
+                  the channel set; then channel by channel, in predict.ORDER,
+                  its first residual and its value columns
 
 The body is column-oriented: all N records' values of one quantity sit
 together, so each column gets its own Rice parameter fitted to its own spread
-(columns.py), and residuals against predictions (predict.py) are small. This
-reaches ~33 bytes per realistic SDM630 minute record (30 per batch) before any
-zlib, so the budget holds on ports that cannot compress; zlib is applied on top only when it
-makes the payload smaller (it rarely does: the bit stream is already dense).
+(columns.py). Values travel as residuals against predictions (predict.py):
+the meter derives most channels from a few measured ones, and the rules redo
+that arithmetic, so a derived channel costs about a bit a value. A batch refers
+to nothing outside itself (delivery is at least once), so the first record of a
+channel is sent as a residual against the same record's sources (or, for a
+measured channel, absolutely). ~33 bytes per SDM630 minute record at 15 records
+a batch (~29 at 30), before any zlib; zlib is applied on top only when it
+makes the payload smaller (it practically never does: the bit stream is dense).
 """
 
 from protocol import channels, predict
-from protocol.columns import ColumnReader, ColumnWriter, put_channel_table, read_channel_table
+from protocol.bits import BitReader, BitWriter
+from protocol.columns import (
+    column_bits,
+    read_channel_set,
+    read_column,
+    read_presence,
+    write_channel_set,
+    write_column,
+    write_presence,
+)
 from protocol.errors import DecodeError
 from protocol.frame import (
     FLAG_HISTORICAL,
@@ -30,12 +41,15 @@ from protocol.frame import (
     unpack,
 )
 from protocol.quant import SCALE
-from protocol.records import Batch, Record
-from protocol.varint import Reader, put_svarint, put_uvarint
+from protocol.records import PERIOD_RAW_S, Batch, Record
+from protocol.varint import Reader, put_uvarint, unzigzag, zigzag
 
 # One day of 1-minute records. Catch-up sends several batches rather than one
 # huge one; the cap keeps a tiny hostile payload from costing the cloud much CPU.
 MAX_BATCH_RECORDS = 1440
+
+# A register's step is 10**e (e.g. 10 Wh for a meter counting 0.01 kWh).
+MAX_STEP_EXPONENT = 18
 
 
 def encode_batch(batch: Batch, compress: bool | None = None) -> bytes:
@@ -60,60 +74,117 @@ def encode_batch(batch: Batch, compress: bool | None = None) -> bytes:
     put_uvarint(body, n)
     put_uvarint(body, records[0].seq)
     put_uvarint(body, records[0].ts)
-    cols = ColumnWriter(body)
-    # Record columns: gaps in seq and ts show up as non-zero residuals; a batch
-    # of consecutive minutes costs a couple of bytes per column, whatever N.
-    cols.add([r.period_s for r in records])
-    cols.add([r.clock for r in records])
-    cols.add([r.expected for r in records])
-    cols.add([r.expected - r.samples for r in records])
-    cols.add([r.span for r in records])
-    cols.add([records[j].seq - records[j - 1].seq - records[j - 1].span for j in range(1, n)])
-    cols.add([records[j].ts - records[j - 1].ts - records[j - 1].period_s for j in range(1, n)])
+    bw = BitWriter()
+    # Record columns, against the usual values (1-minute records of one poll a
+    # second, consecutive seqs and times): a usual batch spends 2 bits on each.
+    write_column(bw, [r.period_s - PERIOD_RAW_S for r in records])
+    write_column(bw, [r.clock for r in records])
+    write_column(bw, [r.expected - r.period_s for r in records])
+    write_column(bw, [r.expected - r.samples for r in records])
+    write_column(bw, [r.span - 1 for r in records])
+    write_column(
+        bw, [records[j].seq - records[j - 1].seq - records[j - 1].span for j in range(1, n)]
+    )
+    write_column(
+        bw, [records[j].ts - records[j - 1].ts - records[j - 1].period_s for j in range(1, n)]
+    )
 
-    names = set()  # type: set[str]
+    rows = {}  # type: dict[str, list[int]]
     for j in range(n):
-        names.update(stats[j])
-        names.update(counters[j])
-    chans = [channels.by_code(code) for code in sorted(channels.get(nm).code for nm in names)]
-    rows = []
-    for ch in chans:
-        table = stats if ch.kind == channels.INSTANT else counters
-        rows.append([j for j in range(n) if ch.name in table[j]])
-    put_channel_table(body, n, chans, rows)
+        for name in stats[j]:
+            rows.setdefault(name, []).append(j)
+        for name in counters[j]:
+            rows.setdefault(name, []).append(j)
+    write_channel_set(bw, [channels.get(name) for name in rows])
+    sparse = False
+    for present in rows.values():
+        if len(present) != n:
+            sparse = True
+    bw.write(1 if sparse else 0, 1)
 
-    for i, ch in enumerate(chans):
-        present = rows[i]
-        name = ch.name
-        prev = None  # type: int | None
-        if ch.kind == channels.INSTANT:
-            means = []
-            lows = []
-            highs = []
-            for j in present:
-                m, lo, hi = stats[j][name]
-                means.append(m - predict.mean(name, prev, stats[j]))
-                p_lo, p_hi = predict.spread(name, prev, stats[j])
-                lows.append(m - lo - p_lo)
-                highs.append(hi - m - p_hi)
-                prev = m
-            put_svarint(body, means[0])
-            cols.add(means[1:])
-            cols.add(lows)
-            cols.add(highs)
+    # The encoder predicts from exactly what the decoder will know at that point:
+    # the channels earlier in predict.ORDER.
+    known = [{} for _ in range(n)]  # type: list[dict[str, tuple[int, int, int]]]
+    ends = [r.ts + r.period_s for r in records]
+    for name in predict.ORDER:
+        if name not in rows:
+            continue
+        present = rows[name]
+        if sparse:
+            write_presence(bw, n, present)
+        if channels.get(name).kind == channels.INSTANT:
+            _put_instant(bw, name, [(stats[j][name], known[j]) for j in present])
         else:
-            values = []
-            prev_end = 0
+            values = [counters[j][name] for j in present]
+            e = _step_exponent(values)
+            step = 10**e
+            bw.gamma(e)
+            reg = predict.Register(name, step)
+            residuals = []
             for j in present:
-                v = counters[j][name]
-                end = records[j].ts + records[j].period_s
-                values.append(v - predict.counter(name, prev, stats[j], end - prev_end))
-                prev = v
-                prev_end = end
-            put_svarint(body, values[0])
-            cols.add(values[1:])
-    body.extend(cols.bits.finish())
+                residuals.append((counters[j][name] - reg.predict(known[j], ends[j])) // step)
+                reg.update(counters[j][name], ends[j])
+            bw.number(zigzag(residuals[0]))
+            write_column(bw, residuals[1:])
+    body.extend(bw.finish())
     return pack(MAGIC_BATCH, FLAG_HISTORICAL if batch.historical else 0, bytes(body), compress)
+
+
+def _put_instant(
+    bw: BitWriter,
+    name: str,
+    series: list[tuple[tuple[int, int, int], dict[str, tuple[int, int, int]]]],
+) -> None:
+    """Append an instant channel: first mean residual, [follow bit], means, spreads.
+
+    ``series``: (the channel's (mean, min, max), the record's stats known so far)
+    for each record that has the channel; the known stats get the channel added.
+    """
+    sibling = name in predict.SIBLING
+    plain = []
+    follow = []
+    lows = []
+    highs = []
+    prev = None  # type: dict[str, tuple[int, int, int]] | None
+    for triple, row in series:
+        m, lo, hi = triple
+        plain.append(m - predict.mean(name, prev, row))
+        if sibling:
+            follow.append(m - predict.mean(name, prev, row, True))
+        p_lo, p_hi = predict.spread(name, m, prev, row)
+        lows.append(m - lo - p_lo)
+        highs.append(hi - m - p_hi)
+        row[name] = triple
+        prev = row
+    bw.number(zigzag(plain[0]))
+    means = plain
+    if sibling:
+        # the encoder's choice for the batch: plain deltas, or following the sibling
+        chosen = column_bits(follow[1:]) < column_bits(plain[1:])
+        bw.write(1 if chosen else 0, 1)
+        if chosen:
+            means = follow
+    write_column(bw, means[1:])
+    write_column(bw, lows + highs)
+
+
+def _step_exponent(values: list[int]) -> int:
+    """The largest e <= MAX_STEP_EXPONENT with 10**e dividing every value (0 if all are 0)."""
+    e = 0
+    step = 10
+    nonzero = False
+    for v in values:
+        if v:
+            nonzero = True
+    if not nonzero:
+        return 0
+    while e < MAX_STEP_EXPONENT:
+        for v in values:
+            if v % step:
+                return e
+        e += 1
+        step *= 10
+    return e
 
 
 def decode_batch(data: bytes) -> Batch:
@@ -137,51 +208,51 @@ def _decode(data: bytes) -> Batch:
         raise DecodeError("record count %d out of range 1..%d" % (n, MAX_BATCH_RECORDS))
     seq0 = r.uvarint()
     ts0 = r.uvarint()
-    cols = ColumnReader(r)
-    meta = [cols.header(n) for _ in range(5)] + [cols.header(n - 1) for _ in range(2)]
-    layout = {}  # type: dict[str, tuple[list[int], int, list[int]]]
-    for ch, present in read_channel_table(r, n):
-        anchor = r.svarint()
-        k = len(present)
-        if ch.kind == channels.INSTANT:
-            idx = [cols.header(k - 1), cols.header(k), cols.header(k)]
-        else:
-            idx = [cols.header(k - 1)]
-        layout[ch.name] = (present, anchor, idx)
-    v = cols.values()
-
-    period, clock, expected, missing, span = (v[i] for i in meta[:5])
-    seq_res, ts_res = v[meta[5]], v[meta[6]]
+    br = BitReader(body, r.pos)
+    period = [PERIOD_RAW_S + v for v in read_column(br, n)]
+    clock = read_column(br, n)
+    expected = read_column(br, n)
+    missing = read_column(br, n)
+    span = [1 + v for v in read_column(br, n)]
+    seq_res = read_column(br, n - 1)
+    ts_res = read_column(br, n - 1)
     seqs = [seq0]
     tss = [ts0]
     for j in range(1, n):
         seqs.append(seqs[j - 1] + span[j - 1] + seq_res[j - 1])
         tss.append(tss[j - 1] + period[j - 1] + ts_res[j - 1])
+    ends = [tss[j] + period[j] for j in range(n)]
 
+    names = [ch.name for ch in read_channel_set(br)]
+    sparse = br.read(1)
     stats = [{} for _ in range(n)]  # type: list[dict[str, tuple[int, int, int]]]
     counters = [{} for _ in range(n)]  # type: list[dict[str, int]]
-    for name in predict.ORDER:
-        if name not in layout:
-            continue
-        present, anchor, idx = layout[name]
-        prev = None  # type: int | None
-        if len(idx) == 3:
-            means = [anchor] + v[idx[0]]
-            lows, highs = v[idx[1]], v[idx[2]]
+    for name in sorted(names, key=lambda nm: predict.RANK[nm]):
+        present = read_presence(br, n) if sparse else list(range(n))
+        k = len(present)
+        if channels.get(name).kind == channels.INSTANT:
+            first = unzigzag(br.number())
+            follow = name in predict.SIBLING and br.read(1) == 1
+            means = [first] + read_column(br, k - 1)
+            spreads = read_column(br, 2 * k)
+            prev = None  # type: dict[str, tuple[int, int, int]] | None
             for i, j in enumerate(present):
-                m = means[i] + predict.mean(name, prev, stats[j])
-                p_lo, p_hi = predict.spread(name, prev, stats[j])
-                stats[j][name] = (m, m - lows[i] - p_lo, m + highs[i] + p_hi)
-                prev = m
+                row = stats[j]
+                m = means[i] + predict.mean(name, prev, row, follow)
+                p_lo, p_hi = predict.spread(name, m, prev, row)
+                row[name] = (m, m - spreads[i] - p_lo, m + spreads[k + i] + p_hi)
+                prev = row
         else:
-            values = [anchor] + v[idx[0]]
-            prev_end = 0
+            e = br.gamma(MAX_STEP_EXPONENT)
+            step = 10**e
+            residuals = [unzigzag(br.number())] + read_column(br, k - 1)
+            reg = predict.Register(name, step)
             for i, j in enumerate(present):
-                end = tss[j] + period[j]
-                c = values[i] + predict.counter(name, prev, stats[j], end - prev_end)
-                counters[j][name] = c
-                prev = c
-                prev_end = end
+                value = residuals[i] * step + reg.predict(stats[j], ends[j])
+                counters[j][name] = value
+                reg.update(value, ends[j])
+    if br.finish() != len(body):
+        raise DecodeError("%d unexpected trailing bytes" % (len(body) - br.finish()))
 
     records = []
     for j in range(n):
@@ -190,8 +261,8 @@ def _decode(data: bytes) -> Batch:
             tss[j],
             period[j],
             clock[j],
-            expected[j] - missing[j],
-            expected[j],
+            period[j] + expected[j] - missing[j],
+            period[j] + expected[j],
             span[j],
             _to_floats(stats[j]),
             counters[j],

@@ -1,51 +1,73 @@
-"""Packed integer columns and the channel table: how every payload value travels.
+"""Integer columns and the channel set: how every payload value travels.
 
 A column is a list of integers whose count both sides already know (from the
-record count or a presence bitmap). It is described by a header in the byte
-directory and its values sit in the shared bit stream:
+record count or a presence bitmap). It travels in the bit stream as a header
+followed by its values:
 
-    header byte = mode << 6 | k
-    mode 0 ZIGZAG  values zigzag-mapped (0,-1,1,-2 -> 0,1,2,3), Rice(k) each
-    mode 1 OFFSET  svarint base follows the header; value - base, Rice(k) each
-    mode 2 CONST   svarint value follows the header; k = 0; no bits at all
-    mode 3 PACKED  svarint base follows the header; value - base in exactly k
-                   bits (1 <= k <= 63)
+    header  2-bit mode, then
+    00 ZERO    nothing: every value is 0
+    01 SIGNED  k in 4 bits; each value zigzag-mapped (0,-1,1,-2 -> 0,1,2,3), Rice(k)
+    10 OFFSET  number(zigzag(base)), k in 4 bits; each value - base, Rice(k)
+    11 PACKED  number(zigzag(base)), w in 4 bits; each value - base in exactly w
+               bits (w = 0: every value is the base)
 
-The encoder tries the modes and picks the k that minimises the bits, so a
-column of identical values costs two bytes whatever its length, a column of
-small signed deltas costs ~k+1 bits a value, a column of positive spreads
-(max - mean) does not pay the zigzag sign bit, and an evenly spread one is
-packed at its bit width. A column of zero values has no header at all. All
-choices are integer arithmetic with fixed tie-breaks, so CPython and
-MicroPython produce the same bytes.
+The encoder tries the modes and picks the k with the fewest bits (ties: the
+order above, then the smaller k), so a column of zeros costs 2 bits whatever its
+length, small signed residuals ~k+1 bits a value, a column of positive spreads
+does not pay the zigzag sign bit, and an evenly spread one is packed at its bit
+width. All choices are integer arithmetic with fixed tie-breaks, so CPython and
+MicroPython produce the same bits. A column of length 0 has no header.
+
+The channel set says which channels a payload carries: gamma(B), then B bits,
+bit i set when the channel with code WIRE_ORDER[i] is present.
 """
 
 from protocol import channels
-from protocol.bits import BitReader, BitWriter, bit_length, rice_cost
+from protocol.bits import BitReader, BitWriter, bit_length, number_cost, rice_cost
 from protocol.errors import DecodeError
-from protocol.varint import Reader, put_svarint, put_uvarint, unzigzag, zigzag
+from protocol.varint import unzigzag, zigzag
 
-ZIGZAG = 0
-OFFSET = 1
-CONST = 2
+ZERO = 0
+SIGNED = 1
+OFFSET = 2
 PACKED = 3
-MAX_K = 63
+K_BITS = 4
+MAX_K = (1 << K_BITS) - 1
+
+# Position of each channel code in the channel set bitmap. Frozen: a channel
+# added to the vocabulary is appended here (never inserted), so a bitmap means
+# the same to every decoder; an older decoder refuses a bit it has no code for.
+# fmt: off
+WIRE_ORDER = (
+    1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33, 40, 41, 42, 43,
+    50, 51, 52, 53, 60, 100, 101, 102, 103, 104, 105, 106, 107, 110, 111,
+)
+# fmt: on
+_POSITION = {}  # type: dict[int, int]
+for _i, _code in enumerate(WIRE_ORDER):
+    _POSITION[_code] = _i
 
 
 def _best_k(us: list[int]) -> tuple[int, int]:
-    """(bits, k) minimising the Rice cost of the unsigned values ``us``."""
+    """(bits, k) minimising the Rice cost of the unsigned values ``us``, k <= MAX_K."""
     # The cost is unimodal in k; start near log2 of the mean and walk downhill.
     mean = sum(us) // len(us)
     k = max(0, min(MAX_K, bit_length(mean) - 1))
-    bits = sum(rice_cost(u, k) for u in us)
+    bits = 0
+    for u in us:
+        bits += rice_cost(u, k)
     while k > 0:
-        lower = sum(rice_cost(u, k - 1) for u in us)
+        lower = 0
+        for u in us:
+            lower += rice_cost(u, k - 1)
         if lower > bits:
             break
         k -= 1
         bits = lower
     while k < MAX_K:
-        higher = sum(rice_cost(u, k + 1) for u in us)
+        higher = 0
+        for u in us:
+            higher += rice_cost(u, k + 1)
         if higher >= bits:
             break
         k += 1
@@ -53,188 +75,132 @@ def _best_k(us: list[int]) -> tuple[int, int]:
     return bits, k
 
 
-def _svarint_bits(n: int) -> int:
-    z = zigzag(n)
-    nbytes = 1
-    while z > 0x7F:
-        z >>= 7
-        nbytes += 1
-    return 8 * nbytes
+def _plan(values: list[int]) -> tuple[int, int, int, int]:
+    """(bits, mode, k or w, base) of the cheapest encoding of ``values`` (non-empty)."""
+    zero = True
+    for v in values:
+        if v:
+            zero = False
+            break
+    if zero:
+        return 2, ZERO, 0, 0
+    zz_bits, zz_k = _best_k([zigzag(v) for v in values])
+    best = (zz_bits, SIGNED, zz_k, 0)
+    base = min(values)
+    offsets = [v - base for v in values]
+    base_bits = number_cost(zigzag(base))
+    off_bits, off_k = _best_k(offsets)
+    if off_bits + base_bits < best[0]:
+        best = (off_bits + base_bits, OFFSET, off_k, base)
+    width = bit_length(max(offsets))
+    if width <= MAX_K and width * len(values) + base_bits < best[0]:
+        best = (width * len(values) + base_bits, PACKED, width, base)
+    return 2 + K_BITS + best[0], best[1], best[2], best[3]
 
 
 def plan(values: list[int]) -> tuple[int, int, int]:
-    """(mode, k, base) for the cheapest encoding of ``values`` (non-empty)."""
-    first = values[0]
-    if all(v == first for v in values):
-        return CONST, 0, first
-    zz_bits, zz_k = _best_k([zigzag(v) for v in values])
-    base = min(values)
-    offsets = [v - base for v in values]
-    off_bits, off_k = _best_k(offsets)
-    width = bit_length(max(offsets))
-    base_bits = _svarint_bits(base)
-    best = (zz_bits, ZIGZAG, zz_k, 0)
-    if off_bits + base_bits < best[0]:
-        best = (off_bits + base_bits, OFFSET, off_k, base)
-    if width <= MAX_K and width * len(values) + base_bits < best[0]:
-        best = (width * len(values) + base_bits, PACKED, width, base)
-    return best[1], best[2], best[3]
+    """(mode, k or w, base) for the cheapest encoding of ``values`` (non-empty)."""
+    _, mode, k, base = _plan(values)
+    return mode, k, base
 
 
-def put_header(buf: bytearray, column_plan: tuple[int, int, int]) -> None:
-    """Append the column's header (and base) to the byte directory."""
-    mode, k, base = column_plan
-    buf.append(mode << 6 | k)
-    if mode != ZIGZAG:
-        put_svarint(buf, base)
+def column_bits(values: list[int]) -> int:
+    """Bits write_column() spends on ``values``."""
+    return _plan(values)[0] if values else 0
 
 
-def put_values(bw: BitWriter, values: list[int], column_plan: tuple[int, int, int]) -> None:
-    """Append the column's values to the bit stream."""
-    mode, k, base = column_plan
-    if mode == ZIGZAG:
+def write_column(bw: BitWriter, values: list[int]) -> None:
+    """Append a column (nothing at all for an empty one)."""
+    if not values:
+        return
+    _, mode, k, base = _plan(values)
+    bw.write(mode, 2)
+    if mode == ZERO:
+        return
+    if mode != SIGNED:
+        bw.number(zigzag(base))
+    bw.write(k, K_BITS)
+    if mode == SIGNED:
         for v in values:
             bw.rice(zigzag(v), k)
     elif mode == OFFSET:
         for v in values:
             bw.rice(v - base, k)
-    elif mode == PACKED:
+    else:
         for v in values:
             bw.write(v - base, k)
 
 
-def read_header(reader: Reader) -> tuple[int, int, int]:
-    """A column header from the byte directory."""
-    h = reader.u8()
-    mode = h >> 6
-    k = h & 0x3F
-    if mode == ZIGZAG:
-        return mode, k, 0
-    if mode == CONST and k:
-        raise DecodeError("constant column with k=%d" % k)
-    if mode == PACKED and not k:
-        raise DecodeError("packed column of width 0")
-    return mode, k, reader.svarint()
-
-
-def read_values(br: BitReader, n: int, column_plan: tuple[int, int, int]) -> list[int]:
-    """``n`` values of a column from the bit stream."""
-    mode, k, base = column_plan
-    if mode == CONST:
-        return [base] * n
-    if mode == ZIGZAG:
+def read_column(br: BitReader, n: int) -> list[int]:
+    """A column of ``n`` values."""
+    if not n:
+        return []
+    mode = br.read(2)
+    if mode == ZERO:
+        return [0] * n
+    base = unzigzag(br.number()) if mode != SIGNED else 0
+    k = br.read(K_BITS)
+    if mode == SIGNED:
         return [unzigzag(br.rice(k)) for _ in range(n)]
-    if mode == PACKED:
-        return [base + br.read(k) for _ in range(n)]
-    return [base + br.rice(k) for _ in range(n)]
+    if mode == OFFSET:
+        return [base + br.rice(k) for _ in range(n)]
+    return [base + br.read(k) for _ in range(n)]
 
 
-class ColumnWriter:
-    """Collects columns: headers go to the byte directory, values to one bit stream."""
-
-    def __init__(self, directory: bytearray) -> None:
-        self.directory = directory
-        self.bits = BitWriter()
-
-    def add(self, values: list[int]) -> None:
-        """Add one column (nothing at all for an empty one)."""
-        if not values:
-            return
-        p = plan(values)
-        put_header(self.directory, p)
-        put_values(self.bits, values, p)
-
-
-class ColumnReader:
-    """Reads columns announced in the directory once the bit stream's start is known.
-
-    Decoding goes in two passes because the bit stream follows the whole
-    directory: ``header(n)`` records each column's header while the directory is
-    parsed; ``values()`` then reads every announced column from the bit stream.
-    """
-
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
-        self.plans = []  # type: list[tuple[int, int, tuple[int, int, int]]]
-
-    def header(self, n: int) -> int:
-        """Read the header of a column of ``n`` values; returns its index for values()."""
-        index = len(self.plans)
-        p = read_header(self.reader) if n else (CONST, 0, 0)
-        self.plans.append((index, n, p))
-        return index
-
-    def values(self) -> list[list[int]]:
-        """All announced columns, in order; consumes the rest of the payload."""
-        br = BitReader(self.reader.data, self.reader.pos)
-        out = [read_values(br, n, p) for _, n, p in self.plans]
-        self.reader.pos = br.finish()
-        self.reader.expect_end()
-        return out
-
-
-def put_presence(buf: bytearray, n: int, channel_rows: list[list[int]]) -> None:
-    """Append the presence section for channels present in ``channel_rows`` of ``n`` rows.
-
-    One byte 0 when every channel is in every row (the usual case: no bitmaps at
-    all), else byte 1 and one LSB-first bitmap of ceil(n/8) bytes per channel.
-    """
-    if all(len(rows) == n for rows in channel_rows):
-        buf.append(0)
-        return
-    buf.append(1)
-    for rows in channel_rows:
-        bitmap = bytearray((n + 7) // 8)
-        for j in rows:
-            bitmap[j >> 3] |= 1 << (j & 7)
-        buf.extend(bitmap)
-
-
-def read_presence(reader: Reader, n: int, n_channels: int) -> list[list[int]]:
-    """Rows each of ``n_channels`` channels is present in; inverse of put_presence()."""
-    mode = reader.u8()
-    if mode == 0:
-        return [list(range(n)) for _ in range(n_channels)]
-    if mode != 1:
-        raise DecodeError("bad presence mode %d" % mode)
-    out = []
-    for _ in range(n_channels):
-        bitmap = reader.take((n + 7) // 8)
-        rows = [j for j in range(n) if bitmap[j >> 3] >> (j & 7) & 1]
-        if n & 7 and bitmap[-1] >> (n & 7):
-            raise DecodeError("presence bitmap has bits beyond the row count")
-        if not rows:
-            raise DecodeError("channel listed but in no row")
-        out.append(rows)
-    return out
-
-
-def put_channel_table(
-    buf: bytearray, n: int, chans: list[channels.Channel], rows: list[list[int]]
-) -> None:
-    """Append the channel table: count, codes (ascending), presence of each in ``n`` rows."""
-    put_uvarint(buf, len(chans))
+def write_channel_set(bw: BitWriter, chans: list[channels.Channel]) -> list[channels.Channel]:
+    """Append the channel set of ``chans``; they are returned in WIRE_ORDER, the order
+    read_channel_set() gives. ValueError for a channel without a wire position."""
+    positions = []
     for ch in chans:
-        buf.append(ch.code)
-    put_presence(buf, n, rows)
+        pos = _POSITION.get(ch.code)
+        if pos is None:
+            raise ValueError("channel %s has no position in columns.WIRE_ORDER" % ch.name)
+        positions.append(pos)
+    positions.sort()
+    size = positions[-1] + 1 if positions else 0
+    bw.gamma(size)
+    bitmap = 0
+    for pos in positions:
+        bitmap |= 1 << (size - 1 - pos)
+    bw.write(bitmap, size)
+    return [channels.BY_CODE[WIRE_ORDER[pos]] for pos in positions]
 
 
-def read_channel_table(r: Reader, n: int) -> list[tuple[channels.Channel, list[int]]]:
-    """Channel count, codes (strictly ascending, all known) and presence; DecodeError if bad."""
-    n_channels = r.uvarint()
-    if n_channels > len(channels.NAMES):
-        raise DecodeError("%d channels, the vocabulary has %d" % (n_channels, len(channels.NAMES)))
+def read_channel_set(br: BitReader) -> list[channels.Channel]:
+    """The channels of a channel set, in WIRE_ORDER; DecodeError for an unknown one."""
+    size = br.gamma(255)
     chans = []
-    last_code = -1
-    for _ in range(n_channels):
-        code = r.u8()
-        if code <= last_code:
-            raise DecodeError("channel codes not in ascending order at code %d" % code)
-        last_code = code
-        try:
-            chans.append(channels.by_code(code))
-        except KeyError:
-            raise DecodeError("unknown channel code %d" % code) from None
-    rows = read_presence(r, n, n_channels)
-    # No zip(strict=...) on MicroPython; the lengths are equal by construction.
-    return [(chans[i], rows[i]) for i in range(n_channels)]
+    last = -1
+    for pos in range(size):
+        if br.read(1):
+            code = WIRE_ORDER[pos] if pos < len(WIRE_ORDER) else -1
+            if code not in channels.BY_CODE:
+                raise DecodeError("unknown channel at position %d of the channel set" % pos)
+            chans.append(channels.BY_CODE[code])
+            last = pos
+    if last != size - 1:
+        raise DecodeError("channel set longer than its last channel")
+    return chans
+
+
+def write_presence(bw: BitWriter, n: int, rows: list[int]) -> None:
+    """Append which of ``n`` records a channel is in: 1, or 0 and an n-bit map (record 0 first)."""
+    if len(rows) == n:
+        bw.write(1, 1)
+        return
+    bw.write(0, 1)
+    bitmap = 0
+    for j in rows:
+        bitmap |= 1 << (n - 1 - j)
+    bw.write(bitmap, n)
+
+
+def read_presence(br: BitReader, n: int) -> list[int]:
+    """Records a channel is in; inverse of write_presence(). DecodeError for none."""
+    if br.read(1):
+        return list(range(n))
+    bitmap = br.read(n)
+    rows = [j for j in range(n) if bitmap >> (n - 1 - j) & 1]
+    if not rows:
+        raise DecodeError("channel listed but in no record")
+    return rows

@@ -6,10 +6,8 @@ small and self-contained. Same frame and column machinery as the batches:
     frame     "ML", version 1, flags (only COMPRESSED is allowed; normally 0)
     body      device id
               uvarint N (samples), uvarint first ts_ms
-              directory: ts column header; the channel table (count, codes,
-                  presence) as in batches; per channel its anchor (first
-                  value) and value-column header
-              bit stream: ts deltas, then each channel's value deltas
+              bit stream: ts deltas column; the channel set and presence as in
+                  batches; per channel its first value and a column of deltas
 
 A value is quantised to its channel's resolution and delta-coded against the
 same channel's previous sample. Live data carries no min/max and no predictors:
@@ -17,11 +15,19 @@ it is a picture of the moment, not the record of the meter (batches are).
 """
 
 from protocol import channels
-from protocol.columns import ColumnReader, ColumnWriter, put_channel_table, read_channel_table
+from protocol.bits import BitReader, BitWriter
+from protocol.columns import (
+    read_channel_set,
+    read_column,
+    read_presence,
+    write_channel_set,
+    write_column,
+    write_presence,
+)
 from protocol.errors import DecodeError
 from protocol.frame import MAGIC_LIVE, pack, put_device_id, read_device_id, unpack
 from protocol.quant import SCALE, channel_kind, quantise
-from protocol.varint import Reader, put_svarint, put_uvarint
+from protocol.varint import Reader, put_uvarint, unzigzag, zigzag
 
 MAX_LIVE_SAMPLES = 600  # ten minutes at 1 Hz; a message normally holds 1-10
 MAX_TS_MS = (1 << 50) - 1
@@ -63,19 +69,25 @@ def encode_live(
     put_device_id(body, device_id)
     put_uvarint(body, n)
     put_uvarint(body, stamps[0])
-    cols = ColumnWriter(body)
-    cols.add([stamps[j] - stamps[j - 1] for j in range(1, n)])
+    bw = BitWriter()
+    write_column(bw, [stamps[j] - stamps[j - 1] for j in range(1, n)])
     names = set()  # type: set[str]
     for q in values:
         names.update(q)
-    chans = [channels.by_code(code) for code in sorted(channels.get(nm).code for nm in names)]
+    chans = write_channel_set(bw, [channels.get(nm) for nm in names])
     rows = [[j for j in range(n) if ch.name in values[j]] for ch in chans]
-    put_channel_table(body, n, chans, rows)
+    sparse = False
+    for present in rows:
+        if len(present) != n:
+            sparse = True
+    bw.write(1 if sparse else 0, 1)
     for i, ch in enumerate(chans):
+        if sparse:
+            write_presence(bw, n, rows[i])
         series = [values[j][ch.name] for j in rows[i]]
-        put_svarint(body, series[0])
-        cols.add([series[i] - series[i - 1] for i in range(1, len(series))])
-    body.extend(cols.bits.finish())
+        bw.number(zigzag(series[0]))
+        write_column(bw, [series[i] - series[i - 1] for i in range(1, len(series))])
+    body.extend(bw.finish())
     return pack(MAGIC_LIVE, 0, bytes(body), compress)
 
 
@@ -97,24 +109,17 @@ def _decode(data: bytes) -> tuple[str, list[tuple[int, dict[str, float]]]]:
     if not 1 <= n <= MAX_LIVE_SAMPLES:
         raise DecodeError("sample count %d out of range 1..%d" % (n, MAX_LIVE_SAMPLES))
     ts0 = r.uvarint()
-    cols = ColumnReader(r)
-    ts_col = cols.header(n - 1)
-    layout = []
-    for ch, present in read_channel_table(r, n):
-        anchor = r.svarint()
-        layout.append((ch, present, anchor, cols.header(len(present) - 1)))
-    v = cols.values()
-
+    br = BitReader(body, r.pos)
     stamps = [ts0]
-    for d in v[ts_col]:
+    for d in read_column(br, n - 1):
         stamps.append(stamps[-1] + d)
     out = [(ts, {}) for ts in stamps]  # type: list[tuple[int, dict[str, float]]]
-    for ts in stamps:
-        if not 0 <= ts <= MAX_TS_MS:
-            raise DecodeError("ts_ms %d out of range" % ts)
-    for ch, present, anchor, idx in layout:
-        q = anchor
-        deltas = v[idx]
+    chans = read_channel_set(br)
+    sparse = br.read(1)
+    for ch in chans:
+        present = read_presence(br, n) if sparse else list(range(n))
+        q = unzigzag(br.number())
+        deltas = read_column(br, len(present) - 1)
         for i, j in enumerate(present):
             if i:
                 q += deltas[i - 1]
@@ -124,4 +129,9 @@ def _decode(data: bytes) -> tuple[str, list[tuple[int, dict[str, float]]]]:
                 out[j][1][ch.name] = q
             else:
                 out[j][1][ch.name] = q / SCALE[ch.name]
+    if br.finish() != len(body):
+        raise DecodeError("%d unexpected trailing bytes" % (len(body) - br.finish()))
+    for ts in stamps:
+        if not 0 <= ts <= MAX_TS_MS:
+            raise DecodeError("ts_ms %d out of range" % ts)
     return device_id, out

@@ -4,8 +4,10 @@ A household on three phases: load of ~0.5-5 kW per phase following a daily shape
 (night base, morning and evening peaks), appliances switching (a slowly wandering
 per-phase level), a few per cent of minute-to-minute noise, and min/max spread
 within each minute. Voltage 230 +-3 V, power factor 0.85-0.99, frequency
-50 +-0.05 Hz. Currents, total and reactive power follow from those like a real
-meter's would, and the energy register integrates the active power.
+50 +-0.05 Hz. Reactive and apparent power, currents and the totals follow from
+those like a real meter's would, and the ten registers integrate the power in
+the meter's 10 Wh steps. Pure Python, so the MicroPython tests can use it; the
+size figures of docs/protocol.md come from the simulator (``simulator_records``).
 
 Deterministic for a given seed (``random.Random``), so sizes are reproducible.
 Run ``python -m tests.protocol.realistic`` to print the bytes per record.
@@ -31,13 +33,33 @@ SDM630_INSTANT = (
     "p_l2_w",
     "p_l3_w",
     "p_total_w",
+    "q_l1_var",
+    "q_l2_var",
+    "q_l3_var",
     "q_total_var",
+    "s_l1_va",
+    "s_l2_va",
+    "s_l3_va",
+    "s_total_va",
     "pf_l1",
     "pf_l2",
     "pf_l3",
+    "pf_total",
     "f_hz",
 )
-SDM630_COUNTERS = ("e_imp_wh", "e_exp_wh")
+SDM630_COUNTERS = (
+    "e_imp_wh",
+    "e_exp_wh",
+    "e_imp_l1_wh",
+    "e_imp_l2_wh",
+    "e_imp_l3_wh",
+    "e_exp_l1_wh",
+    "e_exp_l2_wh",
+    "e_exp_l3_wh",
+    "er_imp_varh",
+    "er_exp_varh",
+)
+REGISTER_STEP = 10  # an SDM630 counts 0.01 kWh: its registers move in 10 Wh steps
 
 START_TS = 1767225600  # 2026-01-01T00:00:00Z
 SOFIA_WINTER_OFFSET_H = 2.0  # the daily shape is in local time; UTC+2 in winter
@@ -68,17 +90,18 @@ def realistic_records(
     level = [1.0, 1.0, 1.0]  # appliances switching: a slowly wandering multiplier per phase
     u_drift = [0.0, 0.0, 0.0]
     pf_base = [rng.uniform(0.88, 0.96) for _ in range(3)]
-    e_imp = rng.randint(1_000_000, 50_000_000)
-    e_imp_frac = 0.0
-    e_exp = rng.randint(0, 20_000)
+    # exact energy in Wh; the registers show it truncated to REGISTER_STEP
+    energy = {name: float(rng.randint(0, 5_000_000)) for name in SDM630_COUNTERS}
+    energy["e_imp_wh"] = sum(energy[f"e_imp_l{ph}_wh"] for ph in (1, 2, 3))
     records = []
     for k in range(n):
         ts = start_ts + 60 * k
         hour = ((ts / 3600.0) + SOFIA_WINTER_OFFSET_H) % 24.0
         shape = daily_shape(hour)
         stats: dict[str, tuple[float, float, float]] = {}
-        p_means, p_mins, p_maxs, q_means, q_lo, q_hi = [], [], [], [], [], []
+        totals = {"p": [0.0, 0.0, 0.0], "q": [0.0, 0.0, 0.0], "s": [0.0, 0.0, 0.0]}
         for ph in range(3):
+            n_ph = ph + 1
             level[ph] = min(1.3, max(0.7, level[ph] + rng.gauss(0.0, 0.02)))
             base = 500.0 + (peak_w[ph] - 500.0) * shape * level[ph]
             p = max(300.0, base * (1.0 + rng.gauss(0.0, noise)))
@@ -89,44 +112,42 @@ def realistic_records(
             u_min = u - rng.uniform(0.2, 1.5)
             u_max = u + rng.uniform(0.2, 1.5)
             pf = min(0.99, max(0.85, pf_base[ph] + rng.gauss(0.0, 0.005)))
-            pf_min = max(0.85, pf - rng.uniform(0.003, 0.03))
-            pf_max = min(0.99, pf + rng.uniform(0.003, 0.03))
-            # The meter measures current on its own: the mean of i over the minute is
-            # close to, not exactly, mean(p) / (mean(u) * mean(pf)).
-            i = p / (u * pf) * (1.0 + rng.gauss(0.0, 0.003))
+            pf_min = max(0.85, pf - rng.uniform(0.0, 0.004))
+            pf_max = min(0.99, pf + rng.uniform(0.0, 0.004))
+            # The meter derives Q and S from its samples: Q = P tan(phi), S = hypot(P, Q).
+            tan_phi = math.sqrt(1.0 - pf * pf) / pf
+            q = (p * tan_phi, p_min * tan_phi, p_max * tan_phi)
+            s = (p / pf, p_min / pf, p_max / pf)
+            # It measures current on its own: close to, not exactly, S / U.
+            i = s[0] / u * (1.0 + rng.gauss(0.0, 0.003))
             i_min = i * (1.0 - (p - p_min) / p * rng.uniform(0.9, 1.1))
             i_max = i * (1.0 + (p_max - p) / p * rng.uniform(0.9, 1.1))
-            stats[f"u_l{ph + 1}_v"] = (u, u_min, u_max)
-            stats[f"i_l{ph + 1}_a"] = (i, i_min, i_max)
-            stats[f"p_l{ph + 1}_w"] = (p, p_min, p_max)
-            stats[f"pf_l{ph + 1}"] = (pf, pf_min, pf_max)
-            tan_phi = math.sqrt(1.0 - pf * pf) / pf
-            p_means.append(p)
-            p_mins.append(p_min)
-            p_maxs.append(p_max)
-            q_means.append(p * tan_phi)
-            q_lo.append((p - p_min) * tan_phi)
-            q_hi.append((p_max - p) * tan_phi)
-        total = sum(p_means)
-        # Phases rarely bottom out or peak in the same second: the total's spread
-        # is narrower than the sum of the phases' spreads.
-        stats["p_total_w"] = (
-            total,
-            total - 0.5 * (total - sum(p_mins)),
-            total + 0.5 * (sum(p_maxs) - total),
-        )
-        q = sum(q_means)
-        stats["q_total_var"] = (q, q - 0.5 * sum(q_lo), q + 0.5 * sum(q_hi))
+            stats[f"u_l{n_ph}_v"] = (u, u_min, u_max)
+            stats[f"i_l{n_ph}_a"] = (i, i_min, i_max)
+            stats[f"p_l{n_ph}_w"] = (p, p_min, p_max)
+            stats[f"q_l{n_ph}_var"] = q
+            stats[f"s_l{n_ph}_va"] = s
+            stats[f"pf_l{n_ph}"] = (pf, pf_min, pf_max)
+            for key, (mean, lo, hi) in (("p", (p, p_min, p_max)), ("q", q), ("s", s)):
+                totals[key][0] += mean
+                totals[key][1] += mean - lo
+                totals[key][2] += hi - mean
+            energy[f"e_imp_l{n_ph}_wh"] += p / 60.0
+        for key, name in (("p", "p_total_w"), ("q", "q_total_var"), ("s", "s_total_va")):
+            # Phases rarely peak in the same second: the total's spread is
+            # narrower than the sum of the phases' spreads.
+            total, lows, highs = totals[key]
+            stats[name] = (total, total - 0.5 * lows, total + 0.5 * highs)
+        pf_total = stats["p_total_w"][0] / stats["s_total_va"][0]
+        stats["pf_total"] = (pf_total, pf_total - 0.003, min(1.0, pf_total + 0.003))
         f = min(50.05, max(49.95, 50.0 + rng.gauss(0.0, 0.015)))
         stats["f_hz"] = (
             f,
             max(49.95, f - rng.uniform(0.005, 0.03)),
             min(50.05, f + rng.uniform(0.005, 0.03)),
         )
-        e_imp_frac += total / 60.0
-        whole = int(e_imp_frac)
-        e_imp += whole
-        e_imp_frac -= whole
+        energy["e_imp_wh"] += stats["p_total_w"][0] / 60.0
+        energy["er_imp_varh"] += stats["q_total_var"][0] / 60.0
         samples = 60 if rng.random() > 0.02 else rng.randint(55, 59)
         records.append(
             Record(
@@ -138,7 +159,10 @@ def realistic_records(
                 60,
                 1,
                 stats,
-                {"e_imp_wh": e_imp, "e_exp_wh": e_exp},
+                {
+                    name: int(energy[name] // REGISTER_STEP) * REGISTER_STEP
+                    for name in SDM630_COUNTERS
+                },
             )
         )
     return records
@@ -164,17 +188,32 @@ def mqtt_overhead(device_id: str) -> int:
     return 1 + 2 + 2 + len(topics.uplink(device_id)) + 2 + 1 + MQTT_PUBACK_BYTES + TLS_RECORD_BYTES
 
 
+def simulator_records(n: int) -> list[Record]:
+    """``n`` minutes of the simulator's SDM630 with PV (bench/records.py), seqs from 1.
+
+    The size figures of docs/protocol.md. Needs numpy: CPython only.
+    """
+    from bench.records import minute_records
+
+    records = minute_records(n)
+    for i, r in enumerate(records):
+        r.seq = i + 1
+    return records
+
+
 def bytes_per_record(
     batch_size: int,
     *,
-    days: int = 30,
+    days: float = 30,
     compress: bool | None = None,
     seed: int = 1,
     device_id: str = "me-000123",
+    simulator: bool = False,
 ) -> tuple[float, float]:
-    """(payload bytes, payload + MQTT/TLS bytes) per record over ``days`` of 1-minute records."""
-    n = days * 1440
-    records = realistic_records(n, seed=seed)
+    """(payload bytes, payload + MQTT/TLS bytes) per record over ``days`` of 1-minute
+    records: this module's household, or with ``simulator`` the simulator's."""
+    n = int(days * 1440)
+    records = simulator_records(n) if simulator else realistic_records(n, seed=seed)
     payload = 0
     messages = 0
     for i in range(0, n, batch_size):
@@ -187,14 +226,23 @@ def bytes_per_record(
 
 
 def main() -> None:
-    """Print the size table used in docs/protocol.md (30 days, one household meter)."""
+    """Print the size tables of docs/protocol.md (the simulator's takes seconds, ours a minute)."""
     print(f"zlib {zlib.ZLIB_VERSION}")
-    print("batch  payload B/rec  +MQTT/TLS B/rec  never-compressed B/rec  MB/30 days")
-    for size in (15, 30, 60):
-        auto, auto_total = bytes_per_record(size)
-        plain, _ = bytes_per_record(size, compress=False)
-        mb = auto_total * 30 * 1440 / 1e6
-        print(f"{size:5d}  {auto:13.1f}  {auto_total:15.1f}  {plain:22.1f}  {mb:10.2f}")
+    for title, days, simulator, device_id in (
+        ("simulator SDM630 with PV, 3 days", 3, True, "demo-sdm630-1"),
+        ("this module's household, 30 days", 30, False, "me-000123"),
+    ):
+        print(f"{title}, device id {device_id}")
+        print("batch  payload B/rec  +MQTT/TLS B/rec  never-compressed B/rec  MB/30 days")
+        for size in (15, 30, 60):
+            auto, auto_total = bytes_per_record(
+                size, days=days, simulator=simulator, device_id=device_id
+            )
+            plain, _ = bytes_per_record(
+                size, days=days, simulator=simulator, device_id=device_id, compress=False
+            )
+            mb = auto_total * 30 * 1440 / 1e6
+            print(f"{size:5d}  {auto:13.1f}  {auto_total:15.1f}  {plain:22.1f}  {mb:10.2f}")
 
 
 if __name__ == "__main__":

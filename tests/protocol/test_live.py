@@ -22,17 +22,17 @@ def test_golden_bytes() -> None:
     samples = [(T0, phases(0)), (T0 + 1000, phases(1)), (T0 + 2000, phases(2))]
     data = encode_live("me-0042", samples)
     assert data.hex(" ") == (
-        "4d 4c 01 00 07 6d 65 2d 30 30 34 32 03 80 d0 ea b6 b7 33 80 d0 0f 03 14 15 16 00 e0 12"
-        " 80 02 ec 04 80 03 94 23 80 02"
+        "4d 4c 01 00 07 6d 65 2d 30 30 34 32 03 80 d0 ea b6 b7 33 c6 7a 00 38 00 e1 a5 83 60 16"
+        " 6c dc 07 0c a6 c0"
     )
     assert decode_live(data) == ("me-0042", samples)
 
 
 def test_small() -> None:
-    """One second of three phase powers: 32 bytes; each further second adds ~4."""
-    assert len(encode_live("me-000123", [(T0, phases(0))])) <= 32
+    """One second of three phase powers: 31 bytes; each further second adds ~2."""
+    assert len(encode_live("me-000123", [(T0, phases(0))])) <= 31
     five = [(T0 + 1000 * i, phases(i)) for i in range(5)]
-    assert len(encode_live("me-000123", five)) <= 48
+    assert len(encode_live("me-000123", five)) <= 38
 
 
 def test_quantised_and_sparse() -> None:

@@ -6,8 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import columns, compress, frame, quant
-from protocol.bits import BitReader, BitWriter, bit_length, rice_cost
+from protocol import channels, columns, compress, frame, quant
+from protocol.bits import (
+    BitReader,
+    BitWriter,
+    bit_length,
+    gamma_cost,
+    number_cost,
+    rice_cost,
+)
 from protocol.errors import DecodeError
 from protocol.varint import MAX_UVARINT, Reader, put_svarint, put_uvarint, unzigzag, zigzag
 
@@ -109,29 +116,80 @@ def test_rice_escape_bounds() -> None:
         BitReader(b"\xff\xff\xfe\x00" + b"\x00" * 10).rice(0)
 
 
-@given(st.lists(st.integers(min_value=-(1 << 63), max_value=1 << 63), min_size=1, max_size=80))
+@given(st.lists(st.integers(min_value=0, max_value=8000), max_size=50))
+def test_gamma_round_trip_and_cost(items: list[int]) -> None:
+    bw = BitWriter()
+    for n in items:
+        bw.gamma(n)
+    data = bw.finish()
+    assert len(data) == (sum(gamma_cost(n) for n in items) + 7) // 8
+    br = BitReader(data)
+    assert [br.gamma(8190) for _ in items] == items
+    assert br.finish() == len(data)
+
+
+@pytest.mark.parametrize(
+    ("n", "bits"), [(0, "1"), (1, "010"), (2, "011"), (3, "00100"), (6, "00111"), (7, "0001000")]
+)
+def test_gamma_code(n: int, bits: str) -> None:
+    bw = BitWriter()
+    bw.gamma(n)
+    assert len(bits) == gamma_cost(n)
+    assert bw.finish() == int(bits.ljust(8 * ((len(bits) + 7) // 8), "0"), 2).to_bytes(
+        (len(bits) + 7) // 8, "big"
+    )
+
+
+@given(st.lists(st.integers(min_value=0, max_value=(1 << 70) - 1), max_size=50))
+def test_number_round_trip_and_cost(items: list[int]) -> None:
+    bw = BitWriter()
+    for u in items:
+        bw.number(u)
+    data = bw.finish()
+    assert len(data) == (sum(number_cost(u) for u in items) + 7) // 8
+    br = BitReader(data)
+    assert [br.number() for _ in items] == items
+    assert br.finish() == len(data)
+
+
+def test_number_costs() -> None:
+    """Small anchors cost a few bits; a 13-bit one (230.0 V doubled by zigzag) 19."""
+    assert [number_cost(u) for u in (0, 1, 2, 3, 4, 4600)] == [1, 3, 4, 4, 7, 19]
+    with pytest.raises(ValueError):
+        BitWriter().number(1 << 70)
+
+
+def test_gamma_and_number_limits() -> None:
+    with pytest.raises(DecodeError, match="too long"):
+        BitReader(b"\x00\x00\xff").gamma(10**9)  # 16 leading zeros
+    with pytest.raises(DecodeError, match="out of range"):
+        BitReader(b"\x00\x80\x00").gamma(100)  # 255
+    with pytest.raises(DecodeError, match="out of range"):
+        BitReader(b"\x02\x40\xff\xff").number()  # a 71-bit length
+
+
+@given(st.lists(st.integers(min_value=-(1 << 64), max_value=1 << 64), min_size=1, max_size=80))
 def test_columns_round_trip(values: list[int]) -> None:
-    directory = bytearray()
-    w = columns.ColumnWriter(directory)
-    w.add(values)
-    w.add([])
-    w.add(values[::-1])
-    data = bytes(directory) + w.bits.finish()
-    r = columns.ColumnReader(Reader(data))
-    a = r.header(len(values))
-    b = r.header(0)
-    c = r.header(len(values))
-    out = r.values()
-    assert out[a] == values
-    assert out[b] == []
-    assert out[c] == values[::-1]
+    bw = BitWriter()
+    columns.write_column(bw, values)
+    columns.write_column(bw, [])
+    columns.write_column(bw, values[::-1])
+    data = bw.finish()
+    assert len(data) == (2 * columns.column_bits(values) + 7) // 8
+    br = BitReader(data)
+    assert columns.read_column(br, len(values)) == values
+    assert columns.read_column(br, 0) == []
+    assert columns.read_column(br, len(values)) == values[::-1]
+    assert br.finish() == len(data)
 
 
 @pytest.mark.parametrize(
     ("values", "mode"),
     [
-        ([7] * 40, columns.CONST),
-        ([0, 1, -1, 2, -2, 0, 1] * 5, columns.ZIGZAG),
+        ([0] * 40, columns.ZERO),
+        ([7] * 40, columns.PACKED),  # width 0: a constant
+        ([0, 1, -1, 2, -2, 0, 1] * 5, columns.SIGNED),
+        ([20 + (i * 7) % 5 + (i % 11 == 0) * 40 for i in range(40)], columns.OFFSET),
         ([1000 + (i * 37) % 200 for i in range(40)], columns.PACKED),
     ],
 )
@@ -139,35 +197,59 @@ def test_plan_picks_the_cheap_mode(values: list[int], mode: int) -> None:
     assert columns.plan(values)[0] == mode
 
 
-def test_constant_column_costs_two_bytes_whatever_its_length() -> None:
-    directory = bytearray()
-    w = columns.ColumnWriter(directory)
-    w.add([60] * 1000)
-    assert bytes(directory) == b"\x80\x78"  # CONST, svarint 60
-    assert w.bits.finish() == b""
+def test_zero_and_constant_columns_cost_a_few_bits_whatever_their_length() -> None:
+    assert columns.column_bits([0] * 1000) == 2
+    bw = BitWriter()
+    columns.write_column(bw, [60] * 1000)
+    # 11 PACKED, base number(zigzag(60) = 120) = gamma(7) 0001000 + 111000, width 0000
+    assert bw.finish() == bytes([0b11000100, 0b01110000, 0b00000000])
+    assert columns.column_bits([60] * 1000) == 2 + 13 + 4
 
 
-def test_column_header_errors() -> None:
-    for header in (b"\x81\x00", b"\xc0\x00"):  # CONST with k, PACKED of width 0
-        with pytest.raises(DecodeError):
-            columns.read_header(Reader(header))
+def test_channel_set_round_trip() -> None:
+    chans = [channels.get(n) for n in ("f_hz", "u_l1_v", "e_exp_l3_wh", "p_total_w")]
+    bw = BitWriter()
+    ordered = columns.write_channel_set(bw, chans)
+    assert [ch.name for ch in ordered] == ["u_l1_v", "p_total_w", "f_hz", "e_exp_l3_wh"]
+    br = BitReader(bw.finish())
+    assert columns.read_channel_set(br) == ordered
+    bw = BitWriter()
+    assert columns.write_channel_set(bw, []) == []
+    assert bw.finish() == b"\x80"  # gamma(0)
+
+
+def test_every_channel_has_a_wire_position() -> None:
+    assert sorted(columns.WIRE_ORDER) == sorted(channels.BY_CODE)
+    assert len(set(columns.WIRE_ORDER)) == len(columns.WIRE_ORDER)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x04\xe0\x00\x00\x00\x00\x80",  # 38 positions, the 38th set: no such channel
+        b"\x20",  # 3 positions, none set: longer than its last channel
+        b"\x04",  # truncated
+    ],
+)
+def test_channel_set_rejects(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        columns.read_channel_set(BitReader(data))
 
 
 def test_presence_round_trip() -> None:
-    buf = bytearray()
-    columns.put_presence(buf, 10, [list(range(10)), [0, 9], [3]])
-    assert bytes(buf) == b"\x01" + b"\xff\x03" + b"\x01\x02" + b"\x08\x00"
-    rows = columns.read_presence(Reader(bytes(buf)), 10, 3)
-    assert rows == [list(range(10)), [0, 9], [3]]
-    buf = bytearray()
-    columns.put_presence(buf, 3, [[0, 1, 2], [0, 1, 2]])
-    assert bytes(buf) == b"\x00"
+    bw = BitWriter()
+    for rows in ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 9], [3]):
+        columns.write_presence(bw, 10, rows)
+    data = bw.finish()
+    # 1 | 0 1000000001 | 0 0001000000
+    assert data == bytes([0b10100000, 0b00010000, 0b10000000])
+    br = BitReader(data)
+    assert [columns.read_presence(br, 10) for _ in range(3)] == [list(range(10)), [0, 9], [3]]
 
 
-@pytest.mark.parametrize("data", [b"\x02", b"\x01\x00", b"\x01\x10"])
-def test_presence_rejects(data: bytes) -> None:
+def test_presence_rejects_a_channel_in_no_record() -> None:
     with pytest.raises(DecodeError):
-        columns.read_presence(Reader(data), 4, 1)
+        columns.read_presence(BitReader(b"\x00\x00"), 4)
 
 
 @pytest.mark.parametrize(
