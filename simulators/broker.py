@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import ipaddress
 import logging
 import os
@@ -56,9 +57,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -292,6 +295,26 @@ def _free_port(host: str) -> int:
         return port
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child when its parent dies.
+
+    The kernel sends it when the *thread* that forked exits, so it is set only when
+    launching from the main thread, whose end is the process's end.
+    """
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
 class LocalMosquitto:
     """Mosquitto on host:port (loopback), anonymous, as a child process.
 
@@ -384,12 +407,15 @@ class LocalMosquitto:
         config = self.directory / "mosquitto.conf"
         config.write_text(self.config_text(port))
         mark = self.log_path.stat().st_size if self.log_path.exists() else 0
+        # Its own session keeps a terminal's Ctrl-C away from it (the stack stops it in
+        # order); the parent-death signal still ends it if the stack is SIGKILLed.
         self._proc = subprocess.Popen(
             [self.executable, "-c", str(config)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent(),  # noqa: PLW1509 - one prctl call, no locks taken
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.running:

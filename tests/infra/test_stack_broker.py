@@ -85,3 +85,39 @@ def test_amqtt_on_request(stopped_at_teardown: list[LocalMosquitto | EmbeddedBro
     broker = start_broker(kind="amqtt")
     stopped_at_teardown.append(broker)
     assert broker.kind == "amqtt" and port_accepts(broker.host, broker.port)
+
+
+def test_mosquitto_dies_with_a_killed_parent(tmp_path):
+    """A SIGKILLed stack leaves no broker behind (parent-death signal)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from simulators.broker import LocalMosquitto\n"
+        "b = LocalMosquitto(state_dir=Path(sys.argv[1]))\n"
+        "b.start()\n"
+        "print(b._proc.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "broker")], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(child, 0)  # the broker runs
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("mosquitto outlived its killed parent")
