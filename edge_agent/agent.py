@@ -165,6 +165,9 @@ class Agent:
 
     def run(self) -> None:
         """The poll loop; returns after a clean shutdown once stop is requested."""
+        # Every line this thread logs names the device (contextvars are per thread:
+        # several agents may share one process, as in myenergy-stack).
+        structlog.contextvars.bind_contextvars(device=self.device_id)
         config = self.settings.current
         log.info(
             "agent starting",

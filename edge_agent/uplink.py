@@ -307,6 +307,8 @@ class Uplink:
     # -- paho callbacks (network thread): hand over, never block -------------------
 
     def _on_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        # the first callback in paho's network thread: name the device in its lines
+        structlog.contextvars.bind_contextvars(device=self.device_id)
         delay = self._backoff.next_delay()
         if delay > 0:
             log.info(
@@ -391,6 +393,7 @@ class Uplink:
     # -- upload thread --------------------------------------------------------------
 
     def _run(self) -> None:
+        structlog.contextvars.bind_contextvars(device=self.device_id)
         while not self._stop.is_set():
             self._wake.wait(_TICK_S)
             self._wake.clear()

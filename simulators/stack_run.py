@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import structlog
-
 from edge_agent.agent import Agent
 from edge_agent.clock import AcceleratedClock
 from edge_agent.config import AgentConfig, ConfigError
@@ -261,8 +259,6 @@ class Stack:
             raise StackError(f"{meter.site.device_id}: {exc}") from exc
 
     def _run_agent(self, agent: Agent) -> None:
-        # This thread's log lines carry the device id (contextvars are per thread).
-        structlog.contextvars.bind_contextvars(device=agent.device_id)
         try:
             agent.run()
         except Exception as exc:  # shown in the view; the other agents go on
