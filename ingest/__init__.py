@@ -1,0 +1,1 @@
+"""Cloud ingest: the MQTT consumer, time-series stores, counter-safe rollups and the device registry."""
