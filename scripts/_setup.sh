@@ -61,6 +61,14 @@ install_system_packages() {
         fi
         as_root service mosquitto stop >/dev/null 2>&1 || true
     fi
+    if [[ " ${missing[*]} " == *" influxdb "* ]]; then
+        # Likewise a system InfluxDB on port 8086: tests start their own influxd
+        # on free ports (tests/fixtures/influxdb.py) and never use it.
+        if [[ -d /run/systemd/system ]]; then
+            as_root systemctl disable --now influxdb >/dev/null 2>&1 || true
+        fi
+        as_root service influxdb stop >/dev/null 2>&1 || true
+    fi
 }
 
 ensure_venv() { # [<extras>]   e.g. ensure_venv test

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["pytester"]  # tests/infra checks the hooks below on a throw-away project
 
-SERVER_FIXTURES = frozenset({"mosquitto", "mosquitto_factory", "mosquitto_tls", "embedded_broker"})
+SERVER_FIXTURES = frozenset(
+    {"mosquitto", "mosquitto_factory", "mosquitto_tls", "embedded_broker", "influxdb"}
+)
 LOG_TAIL_LINES = 200
 
 
@@ -154,3 +156,19 @@ def mqtt_clients() -> Iterator[MqttClientFactory]:
     factory = MqttClientFactory()
     yield factory
     factory.close_all()
+
+
+# -- InfluxDB -------------------------------------------------------------------
+
+from tests.fixtures.influxdb import InfluxServer  # noqa: E402 - appended with its fixture
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
+    """A started InfluxDB 1.x (Debian's influxd) on 127.0.0.1:<free port>, shared by
+    the session: give each test its own database. Has url, port, stop(), start()
+    (same port, data kept), log_text()."""
+    server = InfluxServer(tmp_path_factory.mktemp("influxdb"))
+    server.start()
+    yield server
+    server.close()
