@@ -1,0 +1,1 @@
+"""Alembic revisions of ingest's tables, oldest first (see ../env.py)."""

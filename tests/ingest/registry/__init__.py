@@ -1,0 +1,1 @@
+"""Tests of ingest/registry/, its migrations and the myenergy-ingest registry/broker commands."""
