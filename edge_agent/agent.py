@@ -18,7 +18,10 @@ Start-up refuses, with the reason, what cannot work: an invalid configuration
 does at run time is survived, counted and logged instead.
 
 The clock is injected (``edge_agent.clock``): tests run the agent, and the
-simulated meter, on an accelerated clock.
+simulated meter, on an accelerated clock. When it learns the real time after
+stamping without it, the poll loop re-anchors what this run stamped before: the
+minute in progress (``MinuteAggregator.rebase``) and the queued records
+(``RecordQueue.reanchor``), before the next poll is stamped.
 """
 
 from __future__ import annotations
@@ -106,6 +109,9 @@ class Agent:
         self.queue = RecordQueue(
             config.store.path, int(config.store.max_bytes), config.store.coarsen_period_s
         )
+        # This run's records start here: only they share the clock's unanchored base.
+        self._since_seq = self.queue.next_seq
+        self._anchor_step: float | None = None  # a clock step the queue has not taken yet
         client, watch = make_client(config.meter)
         self.poller = MeterPoller(
             self.meter_map,
@@ -197,10 +203,12 @@ class Agent:
     def _poll_once(self) -> float:
         """One poll and what follows from it; returns the agent seconds to the next."""
         poll_s = self.settings.current.meter.poll_s
+        self._follow_clock_step()  # before this poll is stamped
         result = self.poller.poll()
         self.polls += 1
         self._store(self.aggregator.add(result.ts, result.values, result.counters))
         self.live_publisher.offer(result.ts, result.values)
+        self._follow_clock_step()  # one during the poll, before close_due judges the minute
         now = self.clock.now()
         self._store(self.aggregator.close_due(now))
         delay = self.poller.next_delay(poll_s)
@@ -243,6 +251,25 @@ class Agent:
             self.records_stored += 1
             log.debug("record stored", seq=stored.seq, ts=stored.ts, samples=stored.samples)
             self.uplink.notify()
+
+    def _follow_clock_step(self) -> None:
+        """Re-anchor what this run stamped before the clock learnt the real time."""
+        step = self.clock.take_anchor_step()
+        if step is not None:
+            self.aggregator.rebase(step, self.clock.now())
+            self._anchor_step = step
+        if self._anchor_step is None:
+            return
+        self._store(None)  # records waiting for the disk were stamped before the step too
+        if self._unstored:
+            return  # queue unwritable: retried at the next poll
+        try:
+            changed = self.queue.reanchor(self._anchor_step, self._since_seq)
+        except QueueError as exc:
+            log.error("records not re-anchored yet; will retry", error=str(exc))
+            return
+        log.info("records re-anchored", records=changed, step_s=round(self._anchor_step, 3))
+        self._anchor_step = None
 
     # -- runtime settings and status -------------------------------------------------
 

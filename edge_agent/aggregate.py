@@ -28,6 +28,11 @@ Decisions:
 * A poll in any other minute than the current one closes the current minute,
   including a step *back* in time (the clock was re-anchored): minutes are never
   merged across a clock step.
+* When the clock learns the real time after stamping without it (re-anchoring,
+  ``edge_agent.clock``), the agent calls ``rebase(step, now)`` before the next poll:
+  the minute in progress moves with the records already queued (same step, same
+  grid rule), so it neither comes out at its old, wrong time nor collides with the
+  minutes stamped after the step; later polls continue or close it as usual.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from protocol.codec import Record
+from protocol.codec import CLOCK_ESTIMATED, Record
 
 __all__ = ["PERIOD_S", "MinuteAggregator"]
 
@@ -122,6 +127,21 @@ class MinuteAggregator:
     def flush(self) -> Record | None:
         """Emit the partial current minute (graceful shutdown), or None if it is empty."""
         return self._emit()
+
+    def rebase(self, step_s: float, now: float) -> None:
+        """The clock's time moved by ``step_s`` (re-anchoring); ``now`` is after the step.
+
+        The minute in progress moves to the grid minute its start really fell in
+        (``floor``, as ``RecordQueue.reanchor`` re-stamps), flagged ``CLOCK_ESTIMATED``
+        at best, if it was begun before the step, i.e. if that puts it nearer ``now``.
+        A minute begun after the step (a poll between the step and this call) stays.
+        """
+        if self._minute is None:
+            return
+        moved = math.floor((self._minute + step_s) / PERIOD_S) * PERIOD_S
+        if abs(now - moved) <= abs(now - self._minute):
+            self._minute = moved
+            self._clock = CLOCK_ESTIMATED
 
     def set_expected_per_minute(self, expected_per_minute: int) -> None:
         """Change the poll rate (a ``config`` command); applies from the current minute on."""

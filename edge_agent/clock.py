@@ -21,6 +21,15 @@ cannot silently shift it. As soon as the kernel reports synchronisation the
 anchor is dropped: NTP is more accurate than a time carried over MQTT and LTE,
 and keeping both would correct the same error twice.
 
+Re-anchoring. While unanchored, :class:`SystemClock` stamps with the monotonic
+clock plus the wall clock's offset at its first unanchored reading (one base for
+every stamp, whatever the RTC does meanwhile). The first reading with real time
+after that (an accepted anchor, the kernel's sync, a wall clock stepped to a
+plausible time) fixes the step ``(real time - monotonic) - that offset``, which
+:meth:`SystemClock.take_anchor_step` hands out once: the agent moves the records
+stamped in the old base by it (``RecordQueue.reanchor``). At most one step per
+clock: a record's base must be unambiguous.
+
 Tests and simulations inject :class:`FakeClock` (moves only when told) or
 :class:`AcceleratedClock` (real time, N times faster).
 """
@@ -71,6 +80,12 @@ class Clock(Protocol):
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         """Sleep ``seconds`` of this clock's time or until ``stop`` is set; True if set."""
+        ...
+
+    def take_anchor_step(self) -> float | None:
+        """Seconds the clock's time moved when it learnt the real time after stamping
+        unanchored (``now()`` after minus before, for the same instant); returned once,
+        then None. None while nothing changed, and for a clock never unanchored."""
         ...
 
 
@@ -150,41 +165,49 @@ class SystemClock:
         self._lock = threading.Lock()
         self._anchor: tuple[float, float] | None = None  # (utc, monotonic) when told
         self._had_real_time = False
+        # wall - monotonic at the first unanchored reading: the base of unanchored stamps
+        self._base: float | None = None
+        self._step: float | None = None  # not taken yet
+        self._stepped = False  # a step was found (at most one per clock)
 
-    def _synced(self) -> bool:
+    def _read(self) -> tuple[float, int, bool]:
+        """(now, quality, kernel synced), read together; notes the end of an unanchored
+        stretch (the module docstring's re-anchoring)."""
         synced = bool(self._synced_fn())
-        if synced:
-            with self._lock:
+        wall, mono = time.time(), time.monotonic()
+        with self._lock:
+            if synced:
                 self._anchor = None  # NTP wins; see the module docstring
                 self._had_real_time = True
-        return synced
+                now, quality = wall, CLOCK_SYNCED
+            elif self._anchor is not None:
+                utc, at = self._anchor
+                now = utc + (mono - at)
+                fresh = mono - at <= self.anchor_fresh_s
+                quality = CLOCK_SYNCED if fresh else CLOCK_ESTIMATED
+            elif self._had_real_time or wall >= self.plausible_since:
+                # A Linux module keeps system time in a battery-backed RTC: a plausible
+                # time is an estimate, unverified until NTP or the cloud confirms it.
+                now, quality = wall, CLOCK_ESTIMATED
+            else:
+                # Before the floor the RTC lost its time (flat battery: 1970 or 2000)
+                if self._base is None:
+                    self._base = wall - mono
+                return mono + self._base, CLOCK_UNANCHORED, False
+            if self._base is not None and not self._stepped:
+                self._step = (now - mono) - self._base
+                self._stepped = True
+            self._base = None
+        return now, quality, synced
 
     def now(self) -> float:
-        if self._synced():
-            return time.time()
-        with self._lock:
-            anchor = self._anchor
-        if anchor is None:
-            return time.time()
-        utc, mono = anchor
-        return utc + (time.monotonic() - mono)
+        return self._read()[0]
 
     def monotonic(self) -> float:
         return time.monotonic()
 
     def quality(self) -> int:
-        if self._synced():
-            return CLOCK_SYNCED
-        with self._lock:
-            anchor, had_real_time = self._anchor, self._had_real_time
-        if anchor is not None and time.monotonic() - anchor[1] <= self.anchor_fresh_s:
-            return CLOCK_SYNCED
-        if had_real_time or time.time() >= self.plausible_since:
-            # A Linux module keeps system time in a battery-backed RTC: a plausible
-            # time is an estimate, unverified until NTP or the cloud confirms it.
-            return CLOCK_ESTIMATED
-        # Before the floor the RTC lost its time (flat battery: 1970 or 2000)
-        return CLOCK_UNANCHORED
+        return self._read()[1]
 
     def anchor(self, utc: float) -> float | None:
         """Re-anchor to ``utc`` (the cloud's ``time`` command); returns the step applied.
@@ -193,13 +216,20 @@ class SystemClock:
         source. The caller should reject commands that waited in a broker queue
         (MQTT v5 message expiry), since their ``utc`` is as old as the wait.
         """
-        if self._synced():
+        before, _, synced = self._read()
+        if synced:
             return None
-        before = self.now()
         with self._lock:
             self._anchor = (float(utc), time.monotonic())
             self._had_real_time = True
+        self._read()  # ends an unanchored stretch, if this is one
         return float(utc) - before
+
+    def take_anchor_step(self) -> float | None:
+        self._read()  # a kernel sync or a wall clock step since the last reading counts now
+        with self._lock:
+            step, self._step = self._step, None
+        return step
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         return stop.wait(max(0.0, seconds))
@@ -214,6 +244,7 @@ class FakeClock:
         self._now = float(start)
         self._mono = 1000.0
         self._quality = quality
+        self._step: float | None = None
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -244,6 +275,23 @@ class FakeClock:
     def set_quality(self, quality: int) -> None:
         with self._lock:
             self._quality = quality
+
+    def anchor(self, utc: float) -> float:
+        """What the cloud's ``time`` command does: the wall clock steps to ``utc`` and the
+        clock says synced; returns the step. Ending UNANCHORED this way hands the step
+        out once through :meth:`take_anchor_step`, as :class:`SystemClock` does."""
+        with self._lock:
+            step = float(utc) - self._now
+            if self._quality == CLOCK_UNANCHORED:
+                self._step = step
+            self._now = float(utc)
+            self._quality = CLOCK_SYNCED
+        return step
+
+    def take_anchor_step(self) -> float | None:
+        with self._lock:
+            step, self._step = self._step, None
+        return step
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         if stop.is_set():
@@ -281,6 +329,9 @@ class AcceleratedClock:
 
     def quality(self) -> int:
         return self._quality
+
+    def take_anchor_step(self) -> float | None:
+        return None  # its time never steps
 
     def wait(self, stop: threading.Event, seconds: float) -> bool:
         return stop.wait(max(0.0, seconds) / self.factor)

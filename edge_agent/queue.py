@@ -26,6 +26,11 @@ awaits PUBACKs for as ``pending(exclude=...)``; the queue remembers that set plu
 the records that call returned (the uplink is about to publish them) until the
 next ``pending`` call, and the coarsener leaves all of them alone.
 
+Re-anchoring (``reanchor``): when the clock learns the real time, the records
+this run stamped without it get their ``ts`` moved by the clock's step and the
+flag ``CLOCK_ESTIMATED``, in place; records of earlier runs and records in flight
+keep theirs (see the method).
+
 One process per file: an exclusive ``flock`` on ``<path>.lock`` while open.
 
 Threads: one connection guarded by one lock (``check_same_thread=False``). The
@@ -52,7 +57,7 @@ import structlog
 
 from edge_agent import coarsen
 from edge_agent.queue_schema import DDL, META_DEFAULTS, encode_payload, record_from_row
-from protocol.codec import Record
+from protocol.codec import CLOCK_ESTIMATED, CLOCK_UNANCHORED, Record
 
 __all__ = ["QueueError", "RecordQueue"]
 
@@ -298,6 +303,56 @@ class RecordQueue:
             self._leased = self._leased.difference(chunk)
             self._reclaim_if_sparse()
         return deleted
+
+    def reanchor(self, step_s: float, since_seq: int) -> int:
+        """Re-stamp the records this run made before the clock knew the time; how many.
+
+        Every stored record with ``seq >= since_seq`` (``since_seq``: ``next_seq`` when
+        this run began) flagged ``CLOCK_UNANCHORED`` gets ``ts + step_s`` (the clock's
+        step, ``Clock.take_anchor_step``), put on its period's grid like every ``ts``
+        (the cell its start falls in, ``coarsen.bucket_start``), and the flag
+        ``CLOCK_ESTIMATED``. Records sharing one step keep their distance, and none
+        lands on a minute stamped after the step. Untouched: records of earlier runs
+        (their clock's base is unknown: they stay unanchored, and say so) and those in
+        flight (the lease, module docstring): what is on its way says unanchored, and
+        so does a copy sent again. Small transactions, like coarsening (the WAL's
+        share); the lock is held throughout, so the uplink sees all or nothing.
+        """
+        rows_per_txn = max(1, (self._txn_pages - 4) * 4)  # ~n/4 + 4 pages, as in _coarsen_some
+        changed = 0
+        with self._lock:
+            cursor = since_seq
+            try:
+                while True:
+                    rows = self._db.execute(
+                        "SELECT seq, ts, period_s, span, payload FROM records WHERE seq >= ?"
+                        " ORDER BY seq LIMIT ?",
+                        (cursor, rows_per_txn),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    cursor = rows[-1][0] + 1
+                    updates = []
+                    for row in rows:
+                        record = record_from_row(*row)
+                        if record.clock != CLOCK_UNANCHORED or record.seq in self._leased:
+                            continue
+                        ts = coarsen.bucket_start(record.ts + step_s, record.period_s)
+                        if ts < 0:
+                            continue  # a step back past 1970 (a bogus anchor): leave it be
+                        record.ts, record.clock = ts, CLOCK_ESTIMATED
+                        updates.append((record.ts, encode_payload(record), record.seq))
+                    if updates:
+                        self._db.execute("BEGIN IMMEDIATE")
+                        self._db.executemany(
+                            "UPDATE records SET ts = ?, payload = ? WHERE seq = ?", updates
+                        )
+                        self._db.execute("COMMIT")
+                        changed += len(updates)
+            except (sqlite3.Error, ValueError) as exc:  # ValueError: a malformed payload
+                self._rollback()
+                raise QueueError(f"cannot re-anchor records: {exc}") from exc
+        return changed
 
     def depth(self) -> int:
         """Records stored (raw and coarse). Kept in memory: COUNT(*) would read the file."""

@@ -110,6 +110,34 @@ def test_a_clock_step_back_closes_the_minute() -> None:
     assert agg.current_minute == T0
 
 
+def test_rebase_moves_the_minute_in_progress_with_the_clock_step() -> None:
+    quality = Quality()
+    quality.value = CLOCK_UNANCHORED
+    agg = MinuteAggregator(60, quality)
+    old = 946_684_800  # the unanchored base: 2000-01-01T00:00Z
+    step = T0 + 37.5 - old  # old + 10 s was really T0 + 47.5 s
+    agg.add(old + 10, {"f_hz": 50.0}, {})
+    quality.value = CLOCK_SYNCED
+    agg.rebase(step, old + 20 + step)  # ten seconds after the step
+    assert agg.current_minute == T0  # the minute its start fell in (floor, as the queue)
+    assert agg.add(T0 + 58, {"f_hz": 50.2}, {}) is None  # continued, not closed
+    record = agg.add(T0 + 61, {"f_hz": 50.0}, {})
+    assert record is not None and (record.ts, record.samples) == (T0, 2)
+    assert record.clock == CLOCK_ESTIMATED  # moved: an estimate, however good the clock now
+
+
+def test_rebase_leaves_a_minute_begun_after_the_step() -> None:
+    agg = MinuteAggregator(60, Quality())
+    step = T0 - 946_684_800
+    agg.add(T0 + 5, {"f_hz": 50.0}, {})  # stamped after the step already
+    agg.rebase(step, T0 + 6)
+    assert agg.current_minute == T0
+    record = agg.flush()
+    assert record is not None and record.clock == CLOCK_SYNCED
+    agg.rebase(step, T0 + 7)  # nothing in progress: nothing to do
+    assert agg.current_minute is None
+
+
 def test_expected_rate_changes() -> None:
     agg = MinuteAggregator(60, Quality())
     agg.set_expected_per_minute(12)

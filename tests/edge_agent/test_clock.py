@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from edge_agent import clock as clock_module
 from edge_agent.clock import (
+    PLAUSIBLE_SINCE,
     AcceleratedClock,
     Clock,
     FakeClock,
@@ -13,6 +17,9 @@ from edge_agent.clock import (
     kernel_clock_synced,
 )
 from protocol.codec import CLOCK_ESTIMATED, CLOCK_SYNCED, CLOCK_UNANCHORED
+
+RTC_LOST = 946_684_800.0  # 2000-01-01T00:00Z: what a module with a flat RTC battery reads
+REAL = 1_772_445_600.0  # 2026-03-02T10:00Z: the real time
 
 
 class Switch:
@@ -23,6 +30,31 @@ class Switch:
 
     def __call__(self) -> bool:
         return self.synced
+
+
+class Host:
+    """``time.time`` and ``time.monotonic`` as ``edge_agent.clock`` sees them, set by the test."""
+
+    def __init__(self, wall: float, mono: float = 5_000.0) -> None:
+        self.wall = wall
+        self.mono = mono
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def run(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch) -> Host:
+    fake = Host(RTC_LOST)
+    monkeypatch.setattr(clock_module, "time", fake)
+    return fake
 
 
 def test_clocks_satisfy_the_protocol() -> None:
@@ -77,6 +109,74 @@ def test_lost_sync_is_estimated_and_regained_sync_drops_the_anchor() -> None:
     assert abs(clock.now() - time.time()) < 1.0  # the anchor is gone for good
     kernel.synced = False
     assert abs(clock.now() - time.time()) < 1.0
+
+
+def test_unanchored_stamps_share_one_base_and_the_anchor_step_is_handed_out_once(
+    host: Host,
+) -> None:
+    clock = SystemClock(Switch(False))
+    assert clock.quality() == CLOCK_UNANCHORED
+    assert clock.now() == RTC_LOST
+    host.run(100.0)
+    host.wall = RTC_LOST + 86_400.0  # an RTC read steps the wall clock, still implausible
+    assert clock.now() == RTC_LOST + 100.0  # stamps stay on the monotonic clock's base
+    assert clock.take_anchor_step() is None  # nothing learnt yet
+    step = clock.anchor(REAL)
+    assert step == REAL - (RTC_LOST + 100.0)
+    assert clock.take_anchor_step() == step  # the same instant, read before and after
+    assert clock.take_anchor_step() is None  # once
+    assert (clock.now(), clock.quality()) == (REAL, CLOCK_SYNCED)
+    host.run(60.0)
+    clock.anchor(REAL + 70.0)  # a later anchor corrects the time, not old stamps
+    assert clock.take_anchor_step() is None
+
+
+def test_kernel_sync_after_unanchored_stamps_hands_out_the_step(host: Host) -> None:
+    kernel = Switch(False)
+    clock = SystemClock(kernel)
+    assert clock.now() == RTC_LOST  # the base: wall - monotonic at this first reading
+    host.run(60.0)
+    host.wall = REAL  # chrony steps the clock and reports synchronisation
+    kernel.synced = True
+    assert clock.take_anchor_step() == REAL - (RTC_LOST + 60.0)
+    assert clock.take_anchor_step() is None
+    assert (clock.now(), clock.quality()) == (REAL, CLOCK_SYNCED)
+
+
+def test_wall_clock_stepped_to_a_plausible_time_hands_out_the_step(host: Host) -> None:
+    # A one-shot setter (ntpdate, date -s) leaves the kernel "unsynchronised" but the
+    # time plausible: an estimate from then on, and the unanchored stamps follow it.
+    clock = SystemClock(Switch(False))
+    assert clock.quality() == CLOCK_UNANCHORED
+    host.run(30.0)
+    host.wall = REAL
+    assert clock.quality() == CLOCK_ESTIMATED
+    assert clock.take_anchor_step() == REAL - (RTC_LOST + 30.0)
+    assert clock.take_anchor_step() is None
+
+
+def test_no_anchor_step_for_a_clock_never_unanchored(host: Host) -> None:
+    host.wall = REAL
+    synced = SystemClock(Switch(True))
+    assert (synced.quality(), synced.take_anchor_step()) == (CLOCK_SYNCED, None)
+    plausible = SystemClock(Switch(False))
+    assert plausible.quality() == CLOCK_ESTIMATED
+    assert plausible.anchor(REAL + 5.0) == 5.0
+    assert plausible.take_anchor_step() is None  # its stamps already were real time
+    assert REAL >= PLAUSIBLE_SINCE  # the premise
+
+
+def test_fake_clock_anchor_step() -> None:
+    clock = FakeClock(start=RTC_LOST, quality=CLOCK_UNANCHORED)
+    assert clock.take_anchor_step() is None
+    clock.advance(90.0)
+    assert clock.anchor(REAL) == REAL - RTC_LOST - 90.0
+    assert (clock.now(), clock.quality()) == (REAL, CLOCK_SYNCED)
+    assert clock.take_anchor_step() == REAL - RTC_LOST - 90.0
+    assert clock.take_anchor_step() is None
+    assert clock.anchor(REAL + 10.0) == 10.0  # already synced: no step for old stamps
+    assert clock.take_anchor_step() is None
+    assert AcceleratedClock(10.0).take_anchor_step() is None
 
 
 def test_system_clock_wait_returns_when_stopped() -> None:

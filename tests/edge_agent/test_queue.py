@@ -15,7 +15,7 @@ import structlog
 
 from edge_agent.queue import QueueError, RecordQueue
 from protocol import channels
-from protocol.codec import CLOCK_SYNCED, Record
+from protocol.codec import CLOCK_ESTIMATED, CLOCK_SYNCED, CLOCK_UNANCHORED, Record
 
 T0 = 1_767_225_600  # 2026-01-01T00:00Z, on the 15-minute grid
 MiB = 1024 * 1024
@@ -170,6 +170,76 @@ def test_records_in_flight_are_never_merged_or_dropped(path: Path) -> None:
     assert seqs(queue.pending(15))[:15] == list(range(1, 16))
     assert oldest[10].period_s == 900 and oldest[10].seq == 16
     assert queue.ack(in_flight) == 5
+    queue.close()
+
+
+# Re-anchoring: a module whose RTC lost its time stamped from 2000-01-01T00:00Z on;
+# then it learnt that this instant was 2026-03-02T10:00:37.5Z.
+OLD = 946_684_800
+REAL = 1_772_445_600  # 2026-03-02T10:00Z
+STEP = REAL + 37.5 - OLD
+
+
+def unanchored(ts: int, *, period_s: int = 60) -> Record:
+    record = minute(0)
+    record.ts, record.clock, record.period_s = ts, CLOCK_UNANCHORED, period_s
+    record.span = record.samples = record.expected = period_s // 60
+    return record
+
+
+def test_reanchor_restamps_this_runs_unanchored_records(path: Path) -> None:
+    with RecordQueue(path, 4 * MiB) as queue:  # an earlier run, its base unknown
+        queue.put(unanchored(OLD - 7200))
+        queue.put(unanchored(OLD - 7140))
+    with RecordQueue(path, 4 * MiB) as queue:
+        since = queue.next_seq
+        assert since == 3
+        queue.put(unanchored(OLD - 900, period_s=900))  # 3: coarsened while unanchored
+        for i in range(6):
+            queue.put(unanchored(OLD + 60 * i))  # 4..9
+        estimated = minute(1)
+        estimated.ts, estimated.clock = REAL + 600, CLOCK_ESTIMATED
+        queue.put(estimated)  # 10: another flag, left alone
+        before = {r.seq: r for r in queue.pending(100)}
+        # The uplink awaits the PUBACK of 4; its round took 10 and 9 to publish.
+        assert seqs(queue.pending(2, newest_first=True, exclude={4})) == [10, 9]
+
+        assert queue.reanchor(STEP, since) == 5
+        assert queue.reanchor(STEP, since) == 0  # nothing unanchored left outside the lease
+
+    with RecordQueue(path, 4 * MiB) as queue:  # on disk: ts column and payload agree
+        after = {r.seq: r for r in queue.pending(100)}
+        assert queue.oldest_ts() == OLD - 7200
+    stamps = {seq: (r.ts, r.clock) for seq, r in after.items()}
+    assert stamps == {
+        1: (OLD - 7200, CLOCK_UNANCHORED),  # earlier run: says it could not be anchored
+        2: (OLD - 7140, CLOCK_UNANCHORED),
+        3: (REAL - 900, CLOCK_ESTIMATED),  # 09:45:37.5 -> its 15-minute cell, 09:45
+        4: (OLD, CLOCK_UNANCHORED),  # in flight
+        5: (REAL + 60, CLOCK_ESTIMATED),  # 10:01:37.5 -> the minute it started in
+        6: (REAL + 120, CLOCK_ESTIMATED),
+        7: (REAL + 180, CLOCK_ESTIMATED),
+        8: (REAL + 240, CLOCK_ESTIMATED),
+        9: (OLD + 300, CLOCK_UNANCHORED),  # about to be published
+        10: (REAL + 600, CLOCK_ESTIMATED),
+    }
+    for seq, record in after.items():  # everything else is as it was
+        record.ts, record.clock = before[seq].ts, before[seq].clock
+        assert record == before[seq]
+        assert (record.samples, record.span) == (before[seq].samples, before[seq].span)
+        assert record.counters == before[seq].counters
+
+
+def test_reanchor_of_a_large_backlog_stays_within_the_budget(path: Path) -> None:
+    queue = RecordQueue(path, SMALL)  # the smallest WAL share: many small transactions
+    for i in range(90):
+        queue.put(unanchored(OLD + 60 * i))
+    assert queue.dropped_records == 0 and queue.depth() == 90
+    assert queue.reanchor(STEP, 1) == 90
+    assert queue.size_bytes() <= SMALL
+    stored = queue.pending(100)
+    assert [r.ts for r in stored] == [REAL + 60 * i for i in range(90)]
+    assert {r.clock for r in stored} == {CLOCK_ESTIMATED}
     queue.close()
 
 
