@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from simulators.link_modes import LinkMode, parse_mode
+from simulators.loop_thread import LoopThreadServer
 
 __all__ = ["LinkProxy", "LinkStats", "require_loopback"]
 
@@ -71,7 +72,7 @@ class _Conn:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-class LinkProxy:
+class LinkProxy(LoopThreadServer):
     """Asyncio TCP proxy with pass / cut / blackhole / throttle modes.
 
     Threaded use (tests, CLI)::
@@ -84,6 +85,8 @@ class LinkProxy:
 
     Inside a running event loop use ``await proxy.start_async()`` / ``await proxy.aclose()``.
     """
+
+    thread_name = "link-proxy"
 
     def __init__(
         self,
@@ -109,8 +112,6 @@ class LinkProxy:
         self._lock = threading.Lock()
         self._conns: set[_Conn] = set()
         self._server: asyncio.Server | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._schedule_task: asyncio.Task[None] | None = None
         self._buckets = {"up": _Bucket(), "down": _Bucket()}
         self.port = listen_port
@@ -141,46 +142,6 @@ class LinkProxy:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._server:
             await self._server.wait_closed()
-
-    def start(self) -> LinkProxy:
-        """Run the proxy on its own event loop in a daemon thread; returns when listening."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # report a bind error to the caller
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="link-proxy", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        """Stop a proxy started with :meth:`start`."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> LinkProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- control
     def set_mode(

@@ -14,13 +14,13 @@ answers behind it: on TCP the server always answers.
 from __future__ import annotations
 
 import asyncio
-import threading
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from simulators.link import require_loopback
+from simulators.loop_thread import LoopThreadServer
 from simulators.meter import SimulatedMeter
 from simulators.modbus_device import MeterDevice
 
@@ -29,8 +29,10 @@ __all__ = ["TcpMeterServer", "serve_tcp"]
 _MBAP = 7  # transaction, protocol, length (2 each), unit id
 
 
-class TcpMeterServer:
+class TcpMeterServer(LoopThreadServer):
     """Serve ``meter`` on ``host:port`` (port 0: any free port, see ``.port``)."""
+
+    thread_name = "modbus-tcp-sim"
 
     def __init__(self, meter: SimulatedMeter, host: str = "127.0.0.1", port: int = 0) -> None:
         require_loopback(host)
@@ -39,8 +41,6 @@ class TcpMeterServer:
         self.port = port
         self.device = MeterDevice(meter, delay_in_action=True)
         self._server: ModbusTcpServer | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     async def start_async(self) -> None:
         """Start listening in the running event loop."""
@@ -60,48 +60,9 @@ class TcpMeterServer:
             await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None
 
-    def start(self) -> TcpMeterServer:
-        """Run on a private event loop in a daemon thread; returns once listening."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # hand a bind error to the caller
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.aclose())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="modbus-tcp-sim", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            self._thread = None
-
     def describe(self) -> str:
         """One machine-readable line, e.g. ``tcp: 127.0.0.1:5020 unit 1``."""
         return f"tcp: {self.host}:{self.port} unit {self.meter.slave_id}"
-
-    def __enter__(self) -> TcpMeterServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _on_packet(self, sending: bool, data: bytes) -> bytes:
         """pymodbus hook on every packet: apply the transport faults to replies."""
