@@ -1,1 +1,2 @@
-"""Cloud ingest: the MQTT consumer, time-series stores, counter-safe rollups and the device registry."""
+"""Cloud ingest: the MQTT consumer, time-series stores, counter-safe rollups and the
+device registry."""
