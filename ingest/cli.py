@@ -14,10 +14,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ingest import cli_broker, cli_registry
+from ingest import cli_broker, cli_registry, cli_run
 
 # Explicit, greppable registration: a new subcommand (e.g. `run`) is one import and one line.
-SUBCOMMANDS = (cli_registry, cli_broker)
+SUBCOMMANDS = (cli_registry, cli_broker, cli_run)
 
 
 def build_parser() -> argparse.ArgumentParser:

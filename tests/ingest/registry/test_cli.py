@@ -28,6 +28,7 @@ COMMANDS = [
     ["registry", "add-service"],
     ["broker"],
     ["broker", "render"],
+    ["run"],
 ]
 
 
