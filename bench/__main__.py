@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import agent_memory, bus, uplink
+from bench import agent_memory, bus, ingest, queries, uplink
 from edge_agent.logging_setup import configure_logging
 
 
@@ -20,6 +20,10 @@ def main() -> int:
     figures.update(uplink.run())
     print()
     figures.update(agent_memory.run())
+    print()
+    figures.update(ingest.run())
+    print()
+    figures.update(queries.run())
     print()
     rows = [
         (
@@ -57,6 +61,48 @@ def main() -> int:
             f"{figures['agent_rss_mb']:.1f}",
             "<= 60",
             figures["agent_rss_mb"] <= 60,
+        ),
+        (
+            "ingest: 1 worker / InfluxDB ceiling",
+            f"{figures['ingest_one'] / figures['ingest_ceiling']:.2f}",
+            ">= 0.50",
+            figures["ingest_one"] >= 0.5 * figures["ingest_ceiling"],
+        ),
+        (
+            "ingest: 1 worker, records/s",
+            f"{figures['ingest_one']:.0f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "ingest: 2 workers, records/s",
+            f"{figures['ingest_two']:.0f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "ingest: InfluxDB ceiling, records/s",
+            f"{figures['ingest_ceiling']:.0f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "ingest: naive baseline, records/s",
+            f"{figures['ingest_naive']:.0f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "queries: worst p95 on InfluxDB, ms",
+            f"{figures['query_p95_influx_ms']:.1f}",
+            "< 100",
+            figures["query_p95_influx_ms"] < 100,
+        ),
+        (
+            "queries: worst p95 on SQLite, ms",
+            f"{figures['query_p95_sqlite_ms']:.1f}",
+            "< 100",
+            figures["query_p95_sqlite_ms"] < 100,
         ),
     ]
     print("== summary ==")

@@ -108,6 +108,10 @@ def build(config: IngestConfig, registry: Registry, metrics: Metrics) -> tuple[P
         backoff_min_s=config.retry.backoff_min_s,
         backoff_max_s=config.retry.backoff_max_s,
         on_ack=metrics.acks.inc,
+        batch_handler=pipeline.handle_batch,
+        batch_max_messages=config.batch.max_messages,
+        batch_max_bytes=config.batch.max_bytes,
+        batch_max_delay_s=config.batch.max_delay_ms / 1000,
     )
     return pipeline, consumer
 

@@ -182,6 +182,15 @@ class RetrySection(_Section):
     backoff_max_s: float = Field(default=30.0, gt=0)
 
 
+class BatchSection(_Section):
+    """How many consecutive messages go to the store in one write (docs/ingest.md)."""
+
+    max_messages: int = Field(default=500, ge=1, le=100_000)
+    max_bytes: int = Field(default=4_000_000, ge=1)  # MQTT payload bytes
+    # After the first message, how long to wait for more when the queue is empty.
+    max_delay_ms: int = Field(default=100, ge=0, le=60_000)
+
+
 class LogSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -196,6 +205,7 @@ class IngestConfig(_Section):
     validation: ValidationSection = Field(default_factory=ValidationSection)
     rollup: RollupSection = Field(default_factory=RollupSection)
     retry: RetrySection = Field(default_factory=RetrySection)
+    batch: BatchSection = Field(default_factory=BatchSection)
     log: LogSection = Field(default_factory=LogSection)
 
     @model_validator(mode="after")

@@ -17,6 +17,13 @@
   message with capped exponential backoff and does not move on, so acks stay in
   order and nothing later is acknowledged before it. A crash at any point leaves
   the message un-acked and the broker redelivers it.
+* Batching (with a ``batch_handler``, as ``myenergy-ingest run`` wires it): the
+  worker takes the messages already queued, waiting up to ``batch_max_delay_s``
+  after the first for more, up to ``batch_max_messages`` / ``batch_max_bytes`` of
+  payload, hands them to the handler at once (one store write) and acks ALL of
+  them, in arrival order, only after it returned. On RetryLaterError the same
+  batch is retried whole and nothing of it is acked. A batch never mixes
+  connections (packet ids are per connection).
 * Messages queued from an earlier connection are discarded, never acked: a
   packet id belongs to the connection it arrived on, and the broker redelivers
   those messages on the new one.
@@ -27,7 +34,8 @@ from __future__ import annotations
 import queue
 import ssl
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -39,12 +47,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.config import MqttConfig
-from ingest.pipeline import RetryLaterError
+from ingest.pipeline import Message, RetryLaterError
 from protocol import topics
 
 log = structlog.get_logger("ingest.consumer")
 
 Handler = Callable[[str, bytes, bool], object]
+BatchHandler = Callable[[Sequence[Message]], object]
 SUBSCRIBE_QOS = 1
 
 
@@ -73,7 +82,12 @@ class _Queued:
 
 
 class Consumer:
-    """Receives, hands each message to ``handler``, acknowledges after it returned."""
+    """Receives, hands messages to the handler, acknowledges after it returned.
+
+    Without ``batch_handler`` each message goes to ``handler`` on its own; with
+    it, consecutive messages go to ``batch_handler`` together (see the module
+    docstring) and ``handler`` is not used.
+    """
 
     def __init__(
         self,
@@ -83,9 +97,18 @@ class Consumer:
         backoff_min_s: float = 0.5,
         backoff_max_s: float = 30.0,
         on_ack: Callable[[], None] | None = None,
+        batch_handler: BatchHandler | None = None,
+        batch_max_messages: int = 500,
+        batch_max_bytes: int = 4_000_000,
+        batch_max_delay_s: float = 0.1,
     ) -> None:
         self.config = config
         self.handler = handler
+        self.batch_handler = batch_handler
+        self.batch_max_messages = batch_max_messages if batch_handler is not None else 1
+        self.batch_max_bytes = batch_max_bytes
+        self.batch_max_delay_s = batch_max_delay_s
+        self.batches = 0
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.on_ack = on_ack
@@ -221,37 +244,75 @@ class Consumer:
     # -- worker thread ------------------------------------------------------------
 
     def _work(self) -> None:
+        carry: _Queued | None = None
         while not self._stop.is_set():
-            try:
-                item = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if item.generation != self._generation:
+            if carry is not None:
+                first, carry = carry, None
+            else:
+                try:
+                    first = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+            if first.generation != self._generation:
                 continue  # from a dead connection: the broker redelivers it
-            if not self._process(item.message):
-                return  # stopping with the message un-acked
-            if item.generation != self._generation:
-                continue  # reconnected while processing: do not ack a stale packet id
-            if item.message.qos > 0:
-                self.client.ack(item.message.mid, item.message.qos)
-            with self._lock:
-                self.acked += 1
-                self.handled_topics.append(item.message.topic)
-            if self.on_ack is not None:
-                self.on_ack()
+            items, carry = self._gather(first)
+            if not self._process([item.message for item in items]):
+                return  # stopping with the messages un-acked
+            if first.generation != self._generation:
+                continue  # reconnected while processing: do not ack stale packet ids
+            # Everything of the batch is durable: ack in arrival order.
+            for item in items:
+                if item.message.qos > 0:
+                    self.client.ack(item.message.mid, item.message.qos)
+                with self._lock:
+                    self.acked += 1
+                    self.handled_topics.append(item.message.topic)
+                if self.on_ack is not None:
+                    self.on_ack()
 
-    def _process(self, message: mqtt.MQTTMessage) -> bool:
-        """Handle one message until it succeeds; False if stopped before it did."""
+    def _gather(self, first: _Queued) -> tuple[list[_Queued], _Queued | None]:
+        """``first`` and the messages after it, within the batch limits.
+
+        Returns the batch and a message taken but left out (from a newer
+        connection), to start the next batch with.
+        """
+        items = [first]
+        size = len(first.message.payload)
+        deadline = time.monotonic() + self.batch_max_delay_s
+        while len(items) < self.batch_max_messages and size < self.batch_max_bytes:
+            # Under load the queue is never empty and batches fill up at once;
+            # when it is, a short wait still gathers a burst's stragglers.
+            left = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item.generation != first.generation:
+                return items, item
+            items.append(item)
+            size += len(item.message.payload)
+        return items, None
+
+    def _call(self, messages: list[mqtt.MQTTMessage]) -> None:
+        if self.batch_handler is None:
+            (message,) = messages
+            self.handler(message.topic, bytes(message.payload), bool(message.retain))
+            return
+        self.batch_handler([(m.topic, bytes(m.payload), bool(m.retain)) for m in messages])
+
+    def _process(self, messages: list[mqtt.MQTTMessage]) -> bool:
+        """Handle a batch until it succeeds; False if stopped before it did."""
         delay = self.backoff_min_s
         while True:
             try:
-                self.handler(message.topic, bytes(message.payload), bool(message.retain))
+                self._call(messages)
             except RetryLaterError as exc:
                 with self._lock:
                     self.retries += 1
                 log.warning(
                     "not stored; will retry, not acknowledged",
-                    topic=message.topic,
+                    topic=messages[0].topic,
+                    messages=len(messages),
                     error=str(exc),
                     retry_in_s=delay,
                 )
@@ -260,5 +321,6 @@ class Consumer:
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             with self._lock:
-                self.handled += 1
+                self.handled += len(messages)
+                self.batches += 1
             return True

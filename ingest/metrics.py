@@ -30,7 +30,7 @@ class Metrics:
         )
         self.write_seconds = Histogram(
             "myenergy_ingest_write_seconds",
-            "Time to store one message (records/live and its rollups)",
+            "Time to store one batch of messages (records/live and its rollups)",
             registry=r,
         )
         self.dead_letters = Counter(

@@ -1,4 +1,4 @@
-"""One message in, its effects stored: decode -> validate -> store -> rollups -> state.
+"""Messages in, their effects stored: decode -> validate -> store -> rollups -> state.
 
 ``Pipeline.handle(topic, payload, retained)`` returns normally when the message
 may be acknowledged — it was stored, or refused and dead-lettered, or both (a
@@ -13,13 +13,28 @@ neither stop the consumer nor loop forever.
 
 Store writes come before dead letters and state: if the store fails nothing else
 has been recorded, and a redelivery starts from scratch.
+
+``Pipeline.handle_batch(messages)`` does the same for consecutive messages at
+once (the consumer's batches, docs/ingest.md "Batching"): every message is
+decoded and validated first, with its effects *deferred*; then the good records
+of all of them go to the store in one write per device, inside
+``store.batch()`` when the store has one (InfluxStore: one gzip POST per 5000
+lines, retried), so a SqliteStore makes one transaction per device and an
+InfluxStore one request per few thousand lines instead of one per message.
+Rollups are recomputed after that, once per device for the union of its new
+readings, then dead letters and device state follow in arrival order. It
+returns only when every message of the batch may be acknowledged and raises
+RetryLaterError when none may: a redelivered or retried batch rewrites the same
+points (writes are idempotent) and starts its dead letters from scratch.
+``handle`` is a batch of one.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +49,7 @@ from ingest.rollup_writer import RollupWriter, SiteMeter
 from ingest.store import StoreError, TimeSeriesStore
 from protocol import topics
 from protocol.codec import DecodeError, decode_batch, decode_live, decode_status
+from protocol.records import Record
 
 log = structlog.get_logger("ingest.pipeline")
 
@@ -82,6 +98,27 @@ class _Message:
     outcome: Outcome
 
 
+Message = tuple[str, bytes, bool]
+"""(topic, payload, retained), as ``handle_batch`` takes them."""
+
+# A device's records in a batch are written under these tags.
+_Series = tuple[str, str, str]  # device id, site id, meter model
+
+
+@dataclass
+class _Batch:
+    """Deferred effects of the messages of one batch, applied by ``_commit``.
+
+    ``records`` and ``live`` are merged per device (one store write each);
+    ``after`` runs in arrival order once the store accepted everything and the
+    rollups were recomputed: outcomes, metrics, dead letters, device state.
+    """
+
+    records: dict[_Series, list[Record]] = field(default_factory=dict)
+    live: dict[tuple[str, str], list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
 class Pipeline:
     """Decode, validate, store and roll up messages of protocol v1."""
 
@@ -116,11 +153,89 @@ class Pipeline:
             tz=tz,
             lookback_s=lookback_s,
         )
+        self.lookback_s = lookback_s
+        self._batch: _Batch | None = None
 
-    # -- entry point ----------------------------------------------------------------
+    # -- entry points ---------------------------------------------------------------
 
     def handle(self, topic: str, payload: bytes, retained: bool = False) -> Outcome:
         """Process one message; raise RetryLaterError when it must not be acknowledged."""
+        return self.handle_batch([(topic, payload, retained)])[0]
+
+    def handle_batch(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Process consecutive messages together; outcomes in their order.
+
+        Returns when ALL of them may be acknowledged; raises RetryLaterError when
+        none may (nothing of theirs but idempotent store points was recorded).
+        """
+        if not messages:
+            return []
+        batch = _Batch()
+        self._batch = batch
+        try:
+            outcomes = [self._prepare(t, p, r) for t, p, r in messages]
+        finally:
+            self._batch = None
+        try:
+            self._commit(batch)
+        except TRANSIENT as exc:
+            self.metrics.store_failures.inc()
+            raise RetryLaterError(f"{type(exc).__name__}: {exc}") from exc
+        except RetryLaterError:
+            raise
+        except Exception as exc:
+            if len(messages) > 1:
+                # A bug tripped by one message's data: redo them one by one, so
+                # only that message is dead-lettered (writes are idempotent).
+                log.exception("batch failed unexpectedly; processing its messages one by one")
+                return [o for msg in messages for o in self.handle_batch([msg])]
+            topic, payload, retained = messages[0]
+            log.exception("message failed unexpectedly; dead-lettered", topic=topic)
+            m = _Message(topic, bytes(payload), retained, self.clock(), outcomes[0])
+            try:
+                self._refuse(m, v.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+            except TRANSIENT as inner:
+                raise RetryLaterError(str(inner)) from inner
+        return outcomes
+
+    def _store_batch(self) -> AbstractContextManager[None]:
+        """The store's write batch (InfluxStore.batch()), or nothing (SqliteStore)."""
+        batch: Callable[[], AbstractContextManager[None]] | None = getattr(
+            self.store, "batch", None
+        )
+        return batch() if batch is not None else nullcontext()
+
+    def _commit(self, batch: _Batch) -> None:
+        """Store the batch's points, recompute its rollups, then apply what was deferred."""
+        started = time.perf_counter()
+        # All points first, in one flushed store batch: when the block exits
+        # without raising, the store accepted every line.
+        with self._store_batch():
+            for (device_id, site_id, meter), recs in batch.records.items():
+                self.store.write_records(device_id, site_id, meter, recs)
+            for (device_id, site_id), samples in batch.live.items():
+                self.store.write_live(device_id, site_id, samples)
+        # Rollups read the counters just written, so they come after the flush
+        # (and write directly): once per device for the union of its readings.
+        rows = 0
+        for (device_id, site_id, _), recs in batch.records.items():
+            for group in _clusters(sorted({r.ts + r.period_s for r in recs}), self.lookback_s):
+                rows += self.rollups.recompute(device_id, site_id, group)
+        if batch.records or batch.live:
+            self.metrics.write_seconds.observe(time.perf_counter() - started)
+            self.metrics.points.inc(rows)
+        for effect in batch.after:
+            effect()
+
+    def _defer(self, effect: Callable[[], None]) -> None:
+        """Run ``effect`` after the store accepted the batch (now when there is none)."""
+        if self._batch is None:
+            effect()
+        else:
+            self._batch.after.append(effect)
+
+    def _prepare(self, topic: str, payload: bytes, retained: bool) -> Outcome:
+        """Decode and validate one message; its effects go into the current batch."""
         m = _Message(topic, bytes(payload), retained, self.clock(), Outcome("unknown"))
         try:
             device_id, kind = topics.parse(topic)
@@ -181,27 +296,33 @@ class Pipeline:
             return m.outcome
         good, refused = v.split_records(batch.records, device, m.now, self.limits)
         if good:
-            started = time.perf_counter()
-            self.store.write_records(device.id, device.site_id, device.meter_model, good)
-            rows = self.rollups.recompute(
-                device.id, device.site_id, sorted({r.ts + r.period_s for r in good})
-            )
-            self.metrics.write_seconds.observe(time.perf_counter() - started)
-            self.metrics.records.inc(len(good))
-            self.metrics.points.inc(len(good) + rows)
-            self.metrics.lag.set(m.now - max(r.ts + r.period_s for r in good))
-            m.outcome.records = len(good)
+            assert self._batch is not None  # _prepare runs inside handle_batch
+            series = (device.id, device.site_id, device.meter_model)
+            self._batch.records.setdefault(series, []).extend(good)
+
+            def stored() -> None:
+                self.metrics.records.inc(len(good))
+                self.metrics.points.inc(len(good))
+                self.metrics.lag.set(m.now - max(r.ts + r.period_s for r in good))
+                m.outcome.records = len(good)
+
+            self._defer(stored)
         for reason, refusals in sorted(refused.items()):
             detail = f"{len(refusals)} of {len(batch.records)} records: " + "; ".join(
                 r.detail for r in refusals[:20]
             )
             self._refuse(m, reason, detail)
-        self.state.seen(device.id, m.now)
-        if batch.records:
-            # Refused records arrived too: they are parked, not missing.
-            newest = max(r.ts + r.period_s for r in good) if good else 0
-            self.state.records_received(device.id, [(r.seq, r.span) for r in batch.records], newest)
-            self.metrics.gaps.set(self.state.missing_total())
+
+        def state() -> None:
+            self.state.seen(device.id, m.now)
+            if batch.records:
+                # Refused records arrived too: they are parked, not missing.
+                newest = max(r.ts + r.period_s for r in good) if good else 0
+                seqs = [(r.seq, r.span) for r in batch.records]
+                self.state.records_received(device.id, seqs, newest)
+                self.metrics.gaps.set(self.state.missing_total())
+
+        self._defer(state)
         return m.outcome
 
     def _live(self, m: _Message, device_id: str) -> Outcome:
@@ -221,17 +342,20 @@ class Pipeline:
             else:
                 refused.setdefault(problem.reason, []).append(problem)
         if good:
-            started = time.perf_counter()
-            self.store.write_live(device.id, device.site_id, good)
-            self.metrics.write_seconds.observe(time.perf_counter() - started)
-            self.metrics.points.inc(len(good))
-            m.outcome.samples = len(good)
+            assert self._batch is not None  # _prepare runs inside handle_batch
+            self._batch.live.setdefault((device.id, device.site_id), []).extend(good)
+
+            def stored() -> None:
+                self.metrics.points.inc(len(good))
+                m.outcome.samples = len(good)
+
+            self._defer(stored)
         for reason, refusals in sorted(refused.items()):
             detail = f"{len(refusals)} of {len(samples)} samples: " + "; ".join(
                 r.detail for r in refusals[:20]
             )
             self._refuse(m, reason, detail)
-        self.state.seen(device.id, m.now)
+        self._defer(lambda: self.state.seen(device.id, m.now))
         return m.outcome
 
     def _status(self, m: _Message, device_id: str) -> Outcome:
@@ -246,20 +370,49 @@ class Pipeline:
         except KeyError:
             return self._refuse(m, v.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
         state = str(status["state"])
-        self.state.set_status(device_id, state, m.now, retained=m.retained)
-        # The last will ("offline") is published by the broker, and a retained
-        # status is a replay: neither means the device was heard from now.
-        if not m.retained and state != "offline":
-            self.state.seen(device_id, m.now)
+
+        def record() -> None:
+            self.state.set_status(device_id, state, m.now, retained=m.retained)
+            # The last will ("offline") is published by the broker, and a retained
+            # status is a replay: neither means the device was heard from now.
+            if not m.retained and state != "offline":
+                self.state.seen(device_id, m.now)
+
+        self._defer(record)
         return m.outcome
 
     # -- refusals -------------------------------------------------------------------
 
     def _refuse(self, m: _Message, reason: str, detail: str) -> Outcome:
-        self.deadletters.add(m.now, m.topic, reason, m.payload, detail)
-        self.metrics.dead_letters.labels(reason).inc()
+        """Dead-letter ``m`` (after the batch's store write: a failed write retries it)."""
+
+        def add() -> None:
+            self.deadletters.add(m.now, m.topic, reason, m.payload, detail)
+            self.metrics.dead_letters.labels(reason).inc()
+            log.warning(
+                "dead-lettered",
+                topic=m.topic,
+                reason=reason,
+                detail=detail[:300],
+                size=len(m.payload),
+            )
+
         m.outcome.dead_letters.append(reason)
-        log.warning(
-            "dead-lettered", topic=m.topic, reason=reason, detail=detail[:300], size=len(m.payload)
-        )
+        self._defer(add)
         return m.outcome
+
+
+def _clusters(reading_ts: list[int], gap_s: int) -> Iterator[list[int]]:
+    """Sorted reading times split where they are more than ``gap_s`` apart.
+
+    A batch may hold a late backfill beside today's records: recomputing one
+    window from the oldest to the newest would redo every interval between.
+    """
+    group: list[int] = []
+    for ts in reading_ts:
+        if group and ts - group[-1] > gap_s:
+            yield group
+            group = []
+        group.append(ts)
+    if group:
+        yield group

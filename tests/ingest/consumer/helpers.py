@@ -107,6 +107,9 @@ def start_consumer(ingest: Ingest, config: MqttConfig, **options: float) -> Cons
         backoff_min_s=options.get("backoff_min_s", 0.1),
         backoff_max_s=options.get("backoff_max_s", 0.5),
         on_ack=ingest.metrics.acks.inc,
+        batch_handler=ingest.pipeline.handle_batch,
+        batch_max_messages=int(options.get("batch_max_messages", 500)),
+        batch_max_delay_s=options.get("batch_max_delay_s", 0.1),
     )
     consumer.start()
     assert consumer.subscribed, "consumer did not subscribe"

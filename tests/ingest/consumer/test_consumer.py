@@ -183,7 +183,9 @@ def test_metrics_endpoint_serves_counters(
     consumers: list[Consumer],
 ) -> None:
     port = ingest.metrics.serve(0)
-    consumers.append(start_consumer(ingest, mqtt_config(mosquitto.host, mosquitto.port)))
+    # One message per store write, so the write histogram counts the two uplinks.
+    config = mqtt_config(mosquitto.host, mosquitto.port)
+    consumers.append(start_consumer(ingest, config, batch_max_messages=1))
     device = mqtt_clients(mosquitto, METER_A)
     device.connect()
     recs = records(20)
