@@ -14,12 +14,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import psutil
+from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.records import minute_records
 from edge_agent.queue import RecordQueue
 from hardware.maps import load_map
 from hardware.model import SerialSettings
+from protocol import topics
 from simulators.broker import LocalMosquitto
 from simulators.clock import SimClock
 from simulators.load import LoadModel
@@ -63,6 +66,11 @@ def run() -> dict[str, float]:
                 queue.put(record)
         meter = SimulatedMeter(load_map("sdm630"), LoadModel(3), SimClock(), slave_id=1)
         with LocalMosquitto(state_dir=work / "broker") as broker, RtuPtyServer(meter, LINE) as rtu:
+            # someone must listen: a batch nobody subscribes to stays in the queue
+            listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-ingest")
+            listener.connect("127.0.0.1", broker.port)
+            listener.subscribe(topics.uplink("bench-memory-1"), qos=1)
+            listener.loop_start()
             config = work / "agent.toml"
             config.write_text(CONFIG.format(port=rtu.path, mqtt_port=broker.port, store=store))
             proc = subprocess.Popen(
@@ -83,6 +91,8 @@ def run() -> dict[str, float]:
             finally:
                 proc.terminate()
                 proc.wait(15)
+                listener.loop_stop()
+                listener.disconnect()
         with RecordQueue(store, max_bytes=64 << 20) as queue:
             left = queue.depth()
     print("== agent resident memory while polling (1 s) and uploading ==")

@@ -61,6 +61,8 @@ __all__ = ["SESSION_EXPIRY_S", "Backoff", "Uplink", "UplinkCounters"]
 
 log = structlog.get_logger(__name__)
 
+_NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason code
+
 # How long the broker keeps our session (subscription, queued commands) after a
 # disconnect: longer than any plausible coverage gap, short enough that a
 # scrapped module's session does not stay forever.
@@ -429,11 +431,17 @@ class Uplink:
             if batch is None:
                 continue  # status or live message
             freed = True
-            if reason.is_failure:
+            # 0x10 "No matching subscribers" is a success code, but it means no ingest
+            # worker is subscribed (Mosquitto does not restore a shared subscription
+            # after a restart until the worker comes back): nobody stored the batch.
+            unheard = reason.value == _NO_MATCHING_SUBSCRIBERS
+            if reason.is_failure or unheard:
                 self.counters.batches_refused += 1
                 self._refused_until = time.monotonic() + self._refused_pause
                 log.error(
-                    "broker refused a batch; records kept, uploads paused",
+                    "no subscriber heard the batch; records kept, uploads paused"
+                    if unheard
+                    else "broker refused a batch; records kept, uploads paused",
                     reason=str(reason),
                     first_seq=batch.seqs[0],
                     records=len(batch.seqs),

@@ -1,0 +1,1 @@
+"""End-to-end tests: meter -> edge agent -> Mosquitto -> ingest -> InfluxDB (docs/testing.md)."""

@@ -1,0 +1,81 @@
+"""A batch nobody is subscribed to is not delivered: the agent keeps it.
+
+Mosquitto answers a v5 publish that matches no subscription with PUBACK 0x10 "No
+matching subscribers", a success code. It happens for real after a broker restart:
+Mosquitto does not restore a persistent session's *shared* subscription, so until
+the ingest worker subscribes again, uplinks fall on the floor. The agent must treat
+that as "not stored" and keep the records (found by tests/e2e).
+"""
+
+from __future__ import annotations
+
+import time
+
+from edge_agent.clock import SystemClock
+from edge_agent.config import MqttConfig, TlsConfig
+from edge_agent.queue import RecordQueue
+from edge_agent.uplink import Uplink
+from protocol import topics
+from protocol.codec import CLOCK_SYNCED, Record, decode_batch
+
+DEVICE = "nobody-listens"
+T0 = 1_780_272_000
+
+
+def _record(k: int) -> Record:
+    return Record(
+        0,
+        T0 + 60 * k,
+        clock=CLOCK_SYNCED,
+        samples=60,
+        expected=60,
+        stats={"p_total_w": (1000.0 + k, 900.0, 1100.0 + k)},
+        counters={"e_imp_wh": 5_000_000 + 17 * k},
+    )
+
+
+def test_records_are_kept_until_a_subscriber_hears_them(mosquitto, mqtt_clients, tmp_path):
+    from paho.mqtt.enums import MQTTProtocolVersion
+
+    queue = RecordQueue(tmp_path / "q.sqlite3", max_bytes=16 << 20)
+    for k in range(30):
+        queue.put(_record(k))
+    cfg = MqttConfig(
+        host=mosquitto.host,
+        port=mosquitto.port,
+        tls=TlsConfig(enabled=False),
+        batch_max_records=15,
+        upload_interval_s=0.2,
+    )
+    uplink = Uplink(
+        cfg,
+        DEVICE,
+        queue,
+        SystemClock(),
+        status_fn=lambda state: None,
+        last_will={"state": "offline"},
+        on_command=lambda payload, retained: None,
+    )
+    uplink.start()
+    try:
+        deadline = time.monotonic() + 10
+        while uplink.counters.batches_refused == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert uplink.counters.batches_refused >= 1  # PUBACK 0x10 came back
+        assert queue.depth() == 30  # and nothing was deleted
+
+        ingest = mqtt_clients(mosquitto, "ingest", protocol=MQTTProtocolVersion.MQTTv5)
+        ingest.connect()
+        ingest.subscribe(f"$share/ingest/{topics.uplink(DEVICE)}", qos=1)
+        seqs: set[int] = set()
+        while len(seqs) < 30:
+            batch = decode_batch(bytes(ingest.expect_message(timeout=30).payload))
+            seqs.update(r.seq for r in batch.records)
+        deadline = time.monotonic() + 10
+        while queue.depth() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seqs == set(range(1, 31))
+        assert queue.depth() == 0
+    finally:
+        uplink.stop()
+        queue.close()
