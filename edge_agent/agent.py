@@ -26,7 +26,6 @@ minute in progress (``MinuteAggregator.rebase``) and the queued records
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from collections import deque
@@ -99,13 +98,6 @@ class Agent:
         self.requests = plan_requests(self.meter_map)
         # Refuse a poll period the bus cannot meet before opening anything.
         self.bus_time_s = check_bus(self.meter_map, self.requests, config, config.meter.poll_s)
-        # pymodbus and paho log every timeout or reset as an error without context;
-        # the poller and the uplink log each with context (and throttled), so the
-        # libraries speak only when asked for debugging.
-        quiet = logging.NOTSET if config.log.level == "DEBUG" else logging.CRITICAL
-        for library in ("pymodbus", "paho"):
-            logging.getLogger(library).setLevel(quiet)
-
         self.queue = RecordQueue(
             config.store.path, int(config.store.max_bytes), config.store.coarsen_period_s
         )

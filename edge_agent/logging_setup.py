@@ -97,3 +97,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # pymodbus and paho log every timeout or reset as an error without context; the
+    # poller and the uplink log each with context (and throttled), so the libraries
+    # speak only when asked for debugging. Set here, with the rest of the process's
+    # logging, never as a side effect of constructing an agent.
+    quiet = logging.NOTSET if numeric <= logging.DEBUG else logging.CRITICAL
+    for library in ("pymodbus", "paho"):
+        logging.getLogger(library).setLevel(quiet)

@@ -74,3 +74,14 @@ def test_console_format_and_reconfiguration() -> None:
     assert "dropped" not in text
     assert text.count("queue.over_budget") == 1
     assert "hunter2" not in text
+
+
+def test_library_noise_is_quiet_unless_debugging() -> None:
+    out = io.StringIO()
+    configure_logging("INFO", "json", out)
+    logging.getLogger("pymodbus.client").error("no response received")
+    logging.getLogger("paho.mqtt").error("connection reset")
+    assert lines(out) == []
+    configure_logging("DEBUG", "json", out)
+    logging.getLogger("pymodbus.client").error("no response received")
+    assert [e["event"] for e in lines(out)] == ["no response received"]
