@@ -31,6 +31,7 @@ import select
 import socket
 import time
 import tty
+from abc import ABC, abstractmethod
 
 __all__ = ["PtyLine", "SocketLine", "TimedLine"]
 
@@ -38,7 +39,7 @@ _MAX_FRAME = 256  # an RTU ADU is at most 256 bytes; more is noise, drop it
 _MIN_WRITE_INTERVAL_S = 0.001  # below ~1 ms per write, sleeping costs more than it buys
 
 
-class TimedLine:
+class TimedLine(ABC):
     """Frame detection and paced writes over a file descriptor; subclasses supply it."""
 
     def __init__(self, char_time_s: float, frame_gap_s: float) -> None:
@@ -50,19 +51,21 @@ class TimedLine:
         self._closed = False
 
     # -- what a flavour provides
+    @abstractmethod
     def _watch(self) -> list[int]:
         """Descriptors to wait on besides the wake pipe."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _receive(self, fd: int) -> bytes:
         """Bytes from a ready descriptor (b"" when it carried no data)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _send(self, data: bytes) -> None:
-        raise NotImplementedError
+        """Write ``data`` to the line at once (read_frame/write pace it)."""
 
+    @abstractmethod
     def _close_fds(self) -> None:
-        raise NotImplementedError
+        """Close the line's own descriptors."""
 
     # -- the timing
     def read_frame(self) -> tuple[bytes, float] | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -57,7 +58,7 @@ class RtuStats:
     dropped: int = 0  # replies withheld by the no_reply fault
 
 
-class RtuServer:
+class RtuServer(ABC):
     """Serve ``meter`` over a timed line until :meth:`stop`; subclasses open the line."""
 
     def __init__(self, meter: SimulatedMeter, serial: SerialSettings | None = None) -> None:
@@ -70,8 +71,9 @@ class RtuServer:
         self._line: TimedLine | None = None
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def _open_line(self) -> TimedLine:
-        raise NotImplementedError
+        """The line this server answers on (a pty, a socket)."""
 
     def start(self) -> Self:
         """Open the line and start answering; returns self."""
@@ -91,9 +93,9 @@ class RtuServer:
             self._line.close()
             self._line = None
 
+    @abstractmethod
     def describe(self) -> str:
         """One machine-readable line naming the endpoint and :meth:`line_settings`."""
-        raise NotImplementedError
 
     def line_settings(self) -> str:
         """``9600 8E1 slave 1``: the emulated line and the slave id."""
