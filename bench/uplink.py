@@ -26,14 +26,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.records import minute_records
-from edge_agent.clock import SystemClock
-from edge_agent.config import MqttConfig, TlsConfig
 from edge_agent.queue import RecordQueue
 from edge_agent.uplink import Uplink
 from protocol import topics
 from protocol.codec import Record, decode_batch
 from simulators.broker import LocalMosquitto
 from simulators.link import LinkProxy
+from tests.integration.bare_uplink import bare_uplink
 
 DEVICE = "bench-sdm630-1"
 MONTH_MINUTES = 30 * 24 * 60
@@ -73,22 +72,8 @@ def _fill(queue: RecordQueue, records: list[Record]) -> None:
 
 
 def _uplink(port: int, queue: RecordQueue, batch: int) -> Uplink:
-    cfg = MqttConfig(
-        host="127.0.0.1",
-        port=port,
-        tls=TlsConfig(enabled=False),
-        batch_max_records=batch,
-        upload_interval_s=0.2,
-        fresh_window_s=0.0,
-    )
-    return Uplink(
-        cfg,
-        DEVICE,
-        queue,
-        SystemClock(),
-        status_fn=lambda state: None,
-        last_will={"state": "offline"},
-        on_command=lambda payload, retained: None,
+    return bare_uplink(
+        "127.0.0.1", port, DEVICE, queue, batch_max_records=batch, fresh_window_s=0.0
     )
 
 

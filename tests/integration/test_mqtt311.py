@@ -9,27 +9,12 @@ from __future__ import annotations
 
 import time
 
-from edge_agent.clock import SystemClock
-from edge_agent.config import MqttConfig, TlsConfig
 from edge_agent.queue import RecordQueue
-from edge_agent.uplink import Uplink
 from protocol import topics
-from protocol.codec import CLOCK_SYNCED, Record, decode_batch
+from protocol.codec import decode_batch
+from tests.integration.bare_uplink import bare_uplink, sample_record
 
 DEVICE = "amqtt-3-1-1"
-T0 = 1_780_272_000
-
-
-def _record(k: int) -> Record:
-    return Record(
-        0,
-        T0 + 60 * k,
-        clock=CLOCK_SYNCED,
-        samples=60,
-        expected=60,
-        stats={"p_total_w": (1000.0 + k, 900.0, 1100.0 + k)},
-        counters={"e_imp_wh": 5_000_000 + 17 * k},
-    )
 
 
 def test_records_arrive_over_mqtt_311_and_leave_the_queue_only_when_acknowledged(
@@ -40,23 +25,14 @@ def test_records_arrive_over_mqtt_311_and_leave_the_queue_only_when_acknowledged
     collector.subscribe(topics.uplink(DEVICE), qos=1)
     queue = RecordQueue(tmp_path / "q.sqlite3", max_bytes=16 << 20)
     for k in range(90):
-        queue.put(_record(k))
-    cfg = MqttConfig(
-        host=embedded_broker.host,
-        port=embedded_broker.port,
-        protocol="3.1.1",
-        tls=TlsConfig(enabled=False),
-        batch_max_records=30,
-        upload_interval_s=0.2,
-    )
-    uplink = Uplink(
-        cfg,
+        queue.put(sample_record(k))
+    uplink = bare_uplink(
+        embedded_broker.host,
+        embedded_broker.port,
         DEVICE,
         queue,
-        SystemClock(),
-        status_fn=lambda state: None,
-        last_will={"state": "offline"},
-        on_command=lambda payload, retained: None,
+        protocol="3.1.1",
+        batch_max_records=30,
     )
     uplink.start()
     try:
