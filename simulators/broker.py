@@ -61,10 +61,10 @@ import sys
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from amqtt.broker import Broker
 from amqtt.plugins.base import BaseAuthPlugin
@@ -124,7 +124,38 @@ def _plugin_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-class EmbeddedBroker:
+class _ManagedBroker(ABC):
+    """What both brokers of the stack share: start/stop, a context manager, a repr."""
+
+    host: str
+    _port: int | None
+
+    @abstractmethod
+    def start(self, timeout: float = 10.0) -> None:
+        """Start listening; returns once clients can connect."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop and release the port."""
+
+    @property
+    @abstractmethod
+    def running(self) -> bool:
+        """Whether the broker is serving."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<{type(self).__name__} {self.host}:{self._port} {state}>"
+
+
+class EmbeddedBroker(_ManagedBroker):
     """An amqtt broker listening on host:port (loopback; port 0 = a free port)."""
 
     kind = "amqtt"
@@ -252,23 +283,6 @@ class EmbeddedBroker:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def __enter__(self) -> EmbeddedBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return (
-            f"<EmbeddedBroker {self.host}:{self._port} {'running' if self.running else 'stopped'}>"
-        )
-
 
 # -- Mosquitto as a child process ---------------------------------------------
 
@@ -315,7 +329,7 @@ def _die_with_parent() -> Callable[[], None] | None:
     return hook
 
 
-class LocalMosquitto:
+class LocalMosquitto(_ManagedBroker):
     """Mosquitto on host:port (loopback), anonymous, as a child process.
 
     state_dir holds its config, persistence database and log; given one, sessions
@@ -448,22 +462,6 @@ class LocalMosquitto:
         if self._temporary is not None:
             shutil.rmtree(self._temporary, ignore_errors=True)
             self._temporary = None
-
-    def __enter__(self) -> LocalMosquitto:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<LocalMosquitto {self.host}:{self._port} {state}>"
 
 
 BrokerKind = Literal["auto", "mosquitto", "amqtt"]
