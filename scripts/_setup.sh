@@ -61,14 +61,18 @@ install_system_packages() {
         fi
         as_root service mosquitto stop >/dev/null 2>&1 || true
     fi
-    if [[ " ${missing[*]} " == *" influxdb "* ]]; then
-        # Likewise a system InfluxDB on port 8086: tests start their own influxd
-        # on free ports (tests/fixtures/influxdb.py) and never use it.
-        if [[ -d /run/systemd/system ]]; then
-            as_root systemctl disable --now influxdb >/dev/null 2>&1 || true
+    # Likewise the system InfluxDB (port 8086) and PostgreSQL (5432) the packages
+    # start: tests run their own servers on free ports (tests/fixtures/) and never
+    # use them.
+    local service
+    for service in influxdb postgresql; do
+        if [[ " ${missing[*]} " == *" $service "* ]]; then
+            if [[ -d /run/systemd/system ]]; then
+                as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+            fi
+            as_root service "$service" stop >/dev/null 2>&1 || true
         fi
-        as_root service influxdb stop >/dev/null 2>&1 || true
-    fi
+    done
 }
 
 ensure_venv() { # [<extras>]   e.g. ensure_venv test
