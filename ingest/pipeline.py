@@ -55,6 +55,9 @@ log = structlog.get_logger("ingest.pipeline")
 
 Clock = Callable[[], float]
 
+# How far ahead of ingest's clock a retained status's own ts may be and still be used.
+_STATUS_SKEW_S = 300.0
+
 
 class RetryLaterError(Exception):
     """Do not acknowledge: a dependency failed; the message must be processed again."""
@@ -116,6 +119,7 @@ class _Batch:
 
     records: dict[_Series, list[Record]] = field(default_factory=dict)
     live: dict[tuple[str, str], list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
+    status: list[tuple[str, str, float, dict[str, object]]] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -215,6 +219,8 @@ class Pipeline:
                 self.store.write_records(device_id, site_id, meter, recs)
             for (device_id, site_id), samples in batch.live.items():
                 self.store.write_live(device_id, site_id, samples)
+            for device_id, site_id, ts, status in batch.status:
+                self.store.write_status(device_id, site_id, ts, status)
         # Rollups read the counters just written, so they come after the flush
         # (and write directly): once per device for the union of its readings.
         rows = 0
@@ -366,10 +372,25 @@ class Pipeline:
         try:
             # Any registered device, whatever its state: a suspended device's last
             # will or retained status is still true, and not worth a dead letter.
-            self.directory.get(device_id)
+            device = self.directory.get(device_id)
         except KeyError:
             return self._refuse(m, v.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
         state = str(status["state"])
+        assert self._batch is not None  # _prepare runs inside handle_batch
+        # Into the time-series store too, so every portal instance reads the same
+        # status (decision 0004 "Device status"). A live message is stamped with
+        # its arrival; a retained one is a replay, stamped with the time the device
+        # sent it when it says so (else arrival: a retained last will has no ts).
+        sent = status.get("ts")
+        ts = m.now
+        if (
+            m.retained
+            and isinstance(sent, int | float)
+            and not isinstance(sent, bool)
+            and 0 < sent <= m.now + _STATUS_SKEW_S  # a wild device clock is not believed
+        ):
+            ts = float(sent)
+        self._batch.status.append((device_id, device.site_id, ts, status))
 
         def record() -> None:
             self.state.set_status(device_id, state, m.now, retained=m.retained)

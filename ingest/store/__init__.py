@@ -18,7 +18,7 @@ from ingest.store.base import (
 )
 from ingest.store.config import InfluxConfig, SqliteConfig
 from ingest.store.influx import InfluxStore
-from ingest.store.rows import CounterReading, EnergyKey, EnergyRow
+from ingest.store.rows import CounterReading, EnergyKey, EnergyRow, StatusRow
 from ingest.store.sqlite import SqliteStore
 
 
@@ -42,6 +42,7 @@ __all__ = [
     "Retention",
     "SqliteConfig",
     "SqliteStore",
+    "StatusRow",
     "StoreError",
     "StoreQueryError",
     "StoreWriteError",

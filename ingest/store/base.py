@@ -9,11 +9,19 @@ and the broker redelivers it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ingest.store.rows import CounterReading, EnergyKey, EnergyRow, EnergyUnit, Instant
+from ingest.store.rows import (
+    CounterReading,
+    EnergyKey,
+    EnergyRow,
+    EnergyUnit,
+    Instant,
+    StatusRow,
+)
 from protocol.records import Record
 
 DAY_S = 86400
@@ -68,6 +76,13 @@ class TimeSeriesStore(Protocol):
     def write_energy(self, rows: Iterable[EnergyRow]) -> None:
         """Store rollup rows; idempotent on (key, unit, start)."""
 
+    def write_status(
+        self, device_id: str, site_id: str, ts: float | datetime, status: Mapping[str, object]
+    ) -> None:
+        """Store a device status message taken at ``ts`` (ms precision): its known keys
+        (``schema.STATUS_FIELDS``), unknown ones ignored; a second status at the same
+        ms merges field by field, as InfluxDB does."""
+
     def records(
         self,
         device_id: str,
@@ -104,5 +119,9 @@ class TimeSeriesStore(Protocol):
         """Energy rows of ``key`` and ``unit`` whose start lies in [start, end), ascending."""
         ...
 
+    def latest_status(self, device_id: str) -> StatusRow | None:
+        """The status with the greatest ts, or None."""
+        ...
+
     def apply_retention(self, now: Instant) -> None:
-        """Drop live samples and raw records older than the configured retention."""
+        """Drop live samples, raw records and statuses older than the configured retention."""

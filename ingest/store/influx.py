@@ -15,8 +15,9 @@ raises if a send failed: ack after the block, never inside it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from influxdb_client.client.write.point import Point
@@ -26,7 +27,16 @@ from ingest.store import influxql, schema
 from ingest.store.base import StoreQueryError
 from ingest.store.config import InfluxConfig
 from ingest.store.influx_http import InfluxHttp
-from ingest.store.rows import CounterReading, EnergyKey, EnergyRow, EnergyUnit, Instant, epoch
+from ingest.store.rows import (
+    CounterReading,
+    EnergyKey,
+    EnergyRow,
+    EnergyUnit,
+    Instant,
+    StatusRow,
+    epoch,
+    epoch_ms,
+)
 from protocol import channels as vocabulary
 from protocol.records import Record
 
@@ -39,7 +49,7 @@ _PRECISION_MS = "ms"
 def line_protocol(
     measurement: str,
     tags: dict[str, str],
-    fields: dict[str, schema.FieldValue],
+    fields: Mapping[str, schema.FieldValue | str],
     ts: int,
     *,
     ms: bool = False,
@@ -71,7 +81,8 @@ class InfluxStore:
     def _rp(self, measurement: str) -> str:
         if self.config.retention_mode == "delete":
             return self.config.rp
-        if measurement == schema.M_RAW:
+        if measurement in (schema.M_RAW, schema.M_STATUS):
+            # statuses are diagnostics: kept as long as raw records
             return self.config.rp_raw
         if measurement == schema.M_LIVE:
             return self.config.rp_live
@@ -153,6 +164,18 @@ class InfluxStore:
             for row in rows
         ]
         self._send(lines, self._rp(schema.M_ENERGY), _PRECISION_S)
+
+    def write_status(
+        self, device_id: str, site_id: str, ts: float | datetime, status: Mapping[str, object]
+    ) -> None:
+        line = line_protocol(
+            schema.M_STATUS,
+            {schema.T_DEVICE: device_id, schema.T_SITE: site_id},
+            schema.status_fields(status),
+            epoch_ms(ts),
+            ms=True,
+        )
+        self._send([line], self._rp(schema.M_STATUS), _PRECISION_MS)
 
     def _send(self, lines: list[str], rp: str, precision: str) -> None:
         if not lines:
@@ -311,6 +334,19 @@ class InfluxStore:
             for _, row in self.http.rows(q)
         ]
 
+    def latest_status(self, device_id: str) -> StatusRow | None:
+        # The newest point as a whole, not last() per field: last() would fill a
+        # field the newest status left out (live_until: not live) from an older one.
+        q = (
+            f"SELECT * FROM {self._from(schema.M_STATUS)} WHERE {self._device(device_id)}"
+            " ORDER BY time DESC LIMIT 1"
+        )
+        rows = self.http.rows(q, epoch="ms")
+        if not rows:
+            return None
+        _, row = max(rows, key=lambda r: int(r[1]["time"]))
+        return schema.status_row(int(row["time"]) / 1000, row)
+
     # -- retention ----------------------------------------------------------------
 
     def apply_retention(self, now: Instant) -> None:
@@ -322,6 +358,7 @@ class InfluxStore:
         cuts = (
             (schema.M_LIVE, t - self.config.retention.live_s),
             (schema.M_RAW, t - self.config.retention.raw_s),
+            (schema.M_STATUS, t - self.config.retention.raw_s),
         )
         # DELETE takes no retention policy (it deletes in all of them) and no
         # field conditions; period_s is implied by the measurement.

@@ -34,6 +34,17 @@ def epoch(t: Instant) -> int:
     return t
 
 
+def epoch_ms(t: float | datetime) -> int:
+    """Unix milliseconds of ``t`` (float seconds or an aware datetime); naive refused."""
+    if isinstance(t, datetime):
+        if t.tzinfo is None:
+            raise ValueError(f"naive datetime {t!r}: pass an aware (UTC) datetime")
+        return round(t.timestamp() * 1000)
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        raise TypeError(f"a time is unix seconds or an aware datetime, got {t!r}")
+    return round(t * 1000)
+
+
 def utc(ts: int) -> datetime:
     """The aware UTC datetime of unix seconds ``ts``."""
     return datetime.fromtimestamp(ts, UTC)
@@ -77,6 +88,22 @@ class EnergyRow:
             raise ValueError(f"energy row ends before it starts: {self.start}..{self.end}")
 
 
+@dataclass(frozen=True)
+class StatusRow:
+    """The device's status message as stored (``write_status``): the time ingest
+    took it for, and the fields the portal shows; None where the message had none."""
+
+    ts: float
+    state: str
+    queue_depth: int | None = None
+    signal_dbm: int | None = None
+    clock: str | None = None
+    version: str | None = None
+    live_until: int | None = None
+    records_dropped: int | None = None
+    oldest_unsent_age_s: int | None = None
+
+
 __all__ = [
     "ENERGY_UNITS",
     "KEY_KINDS",
@@ -86,6 +113,8 @@ __all__ = [
     "EnergyUnit",
     "Instant",
     "KeyKind",
+    "StatusRow",
     "epoch",
+    "epoch_ms",
     "utc",
 ]

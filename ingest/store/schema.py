@@ -9,8 +9,10 @@ its value keys), so the conversion below is the single source of both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
+from ingest.store.rows import StatusRow
 from protocol import channels
 from protocol.records import PERIOD_COARSE_S, PERIOD_RAW_S, Record
 
@@ -19,6 +21,7 @@ M_RAW = "rec_1m"  # raw 1-minute records
 M_COARSE = "rec_15m"  # records the device coarsened to 15 minutes
 M_LIVE = "live"  # live samples (seconds apart, short retention)
 M_ENERGY = "energy"  # rollup rows (15-minute intervals, local hour/day/month buckets)
+M_STATUS = "status"  # the devices' status messages (state, queue, signal, clock, version)
 
 RECORD_MEASUREMENTS: dict[int, str] = {PERIOD_RAW_S: M_RAW, PERIOD_COARSE_S: M_COARSE}
 PERIODS: dict[str, int] = {m: p for p, m in RECORD_MEASUREMENTS.items()}
@@ -49,6 +52,40 @@ ENERGY_FIELDS = (F_IMPORT, F_EXPORT, F_COMPLETENESS, F_END)
 STAT_SUFFIXES = ("mean", "min", "max")
 
 FieldValue = int | float
+
+# -- status fields: the keys of a device status message the portal shows ----------
+# Types are fixed here (InfluxDB fixes a field's type per shard on first write);
+# any other key of the message is not stored.
+F_STATE = "state"
+STATUS_STRINGS = (F_STATE, "clock", "version")
+STATUS_INTEGERS = (
+    "queue_depth",
+    "signal_dbm",
+    "live_until",
+    "records_dropped",
+    "oldest_unsent_age_s",
+)
+STATUS_FIELDS = STATUS_STRINGS + STATUS_INTEGERS
+
+
+def status_fields(status: Mapping[str, object]) -> dict[str, str | int]:
+    """The stored fields of a status message: known keys only, typed; a null or
+    ill-typed value is left out (the field is then absent, as on the wire)."""
+    if not isinstance(status.get(F_STATE), str):
+        raise ValueError('a status needs a string "state"')
+    fields: dict[str, str | int] = {}
+    for name in STATUS_STRINGS:
+        value = status.get(name)
+        if isinstance(value, str):
+            fields[name] = value
+    for name in STATUS_INTEGERS:
+        value = status.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value):
+            continue  # protocol.codec refuses NaN/inf already; a store must not choke
+        fields[name] = round(value)
+    return fields
 
 
 def measurement_for(period_s: int) -> str:
@@ -137,3 +174,29 @@ def _number(value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"stored field is not a number: {value!r}")
     return value
+
+
+def status_row(ts: float, values: Mapping[str, object]) -> StatusRow:
+    """A StatusRow from stored values (a row or a point; None = field absent)."""
+
+    def text(name: str) -> str | None:
+        value = values.get(name)
+        return value if isinstance(value, str) else None
+
+    def integer(name: str) -> int | None:
+        value = values.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return int(value)
+
+    return StatusRow(
+        ts=ts,
+        state=text(F_STATE) or "",
+        queue_depth=integer("queue_depth"),
+        signal_dbm=integer("signal_dbm"),
+        clock=text("clock"),
+        version=text("version"),
+        live_until=integer("live_until"),
+        records_dropped=integer("records_dropped"),
+        oldest_unsent_age_s=integer("oldest_unsent_age_s"),
+    )

@@ -1,6 +1,6 @@
 """`SqliteStore`: the embedded, zero-install `TimeSeriesStore`.
 
-Standard library ``sqlite3``, not SQLAlchemy: four fixed tables, SQLite-only
+Standard library ``sqlite3``, not SQLAlchemy: five fixed tables, SQLite-only
 upserts (``INSERT OR REPLACE``), no migrations to manage (``init()`` creates
 them idempotently) and no second database to support; SQLAlchemy stays with
 the relational registry, which must run on PostgreSQL too.
@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ingest.store import schema
 from ingest.store.base import Retention, StoreError, StoreQueryError, StoreWriteError
-from ingest.store.rows import CounterReading, EnergyKey, EnergyRow, EnergyUnit, Instant, epoch
+from ingest.store.rows import (
+    CounterReading,
+    EnergyKey,
+    EnergyRow,
+    EnergyUnit,
+    Instant,
+    StatusRow,
+    epoch,
+    epoch_ms,
+)
 from protocol import channels as vocabulary
 from protocol.records import PERIOD_RAW_S, Record
 
@@ -45,6 +55,22 @@ _DDL = (
         end_s INTEGER NOT NULL, import_wh INTEGER NOT NULL, export_wh INTEGER NOT NULL,
         completeness REAL NOT NULL,
         PRIMARY KEY (kind, key, unit, start)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS status (
+        device_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, site_id TEXT NOT NULL,
+        state TEXT NOT NULL, clock TEXT, version TEXT, queue_depth INTEGER,
+        signal_dbm INTEGER, live_until INTEGER, records_dropped INTEGER,
+        oldest_unsent_age_s INTEGER,
+        PRIMARY KEY (device_id, ts_ms)) WITHOUT ROWID""",
+)
+
+# Columns of `status` after the key: state first, then schema.STATUS_FIELDS' order.
+_STATUS_COLUMNS = schema.STATUS_FIELDS
+# A second status at the same ms merges field by field, as InfluxDB merges a point.
+_STATUS_UPSERT = (
+    f"INSERT INTO status (device_id, ts_ms, site_id, {', '.join(_STATUS_COLUMNS)})"
+    f" VALUES ({', '.join('?' * (3 + len(_STATUS_COLUMNS)))})"
+    " ON CONFLICT (device_id, ts_ms) DO UPDATE SET site_id = excluded.site_id, "
+    + ", ".join(f"{c} = COALESCE(excluded.{c}, status.{c})" for c in _STATUS_COLUMNS)
 )
 
 
@@ -141,6 +167,14 @@ class SqliteStore:
         ]
         with self._tx(StoreWriteError) as db:
             db.executemany("INSERT OR REPLACE INTO energy VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+
+    def write_status(
+        self, device_id: str, site_id: str, ts: float | datetime, status: Mapping[str, object]
+    ) -> None:
+        fields = schema.status_fields(status)
+        values = [fields.get(c) for c in _STATUS_COLUMNS]
+        with self._tx(StoreWriteError) as db:
+            db.execute(_STATUS_UPSERT, (device_id, epoch_ms(ts), site_id, *values))
 
     # -- reads --------------------------------------------------------------------
 
@@ -245,6 +279,17 @@ class SqliteStore:
             for s, e, i, x, c in rows
         ]
 
+    def latest_status(self, device_id: str) -> StatusRow | None:
+        rows = self._query(
+            f"SELECT ts_ms, {', '.join(_STATUS_COLUMNS)} FROM status"
+            " WHERE device_id = ? ORDER BY ts_ms DESC LIMIT 1",
+            [device_id],
+        )
+        if not rows:
+            return None
+        ts_ms, *values = rows[0]
+        return schema.status_row(int(ts_ms) / 1000, dict(zip(_STATUS_COLUMNS, values, strict=True)))
+
     # -- retention ----------------------------------------------------------------
 
     def apply_retention(self, now: Instant) -> None:
@@ -253,6 +298,8 @@ class SqliteStore:
         raw_cut = t - self.retention.raw_s
         with self._tx(StoreWriteError) as db:
             db.execute("DELETE FROM live WHERE ts_ms < ?", (live_cut_ms,))
+            # Statuses are diagnostics: kept as long as raw records.
+            db.execute("DELETE FROM status WHERE ts_ms < ?", (raw_cut * 1000,))
             for table in ("record_fields", "records"):
                 db.execute(
                     f"DELETE FROM {table} WHERE period_s = ? AND ts < ?", (PERIOD_RAW_S, raw_cut)
