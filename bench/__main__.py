@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import agent_memory, bus, ingest, queries, uplink
+from bench import agent_memory, bus, ingest, live_delay, queries, uplink
 from edge_agent.logging_setup import configure_logging
 
 
@@ -24,6 +24,8 @@ def main() -> int:
     figures.update(ingest.run())
     print()
     figures.update(queries.run())
+    print()
+    figures.update(live_delay.run())
     print()
     rows = [
         (
@@ -103,6 +105,18 @@ def main() -> int:
             f"{figures['query_p95_sqlite_ms']:.1f}",
             "< 100",
             figures["query_p95_sqlite_ms"] < 100,
+        ),
+        (
+            "live: sample -> SSE event read, max s",
+            f"{figures['live_delay_max_s']:.3f}",
+            "< 2",
+            figures["live_delay_max_s"] < 2.0,
+        ),
+        (
+            "live: sample -> SSE event read, p95 s",
+            f"{figures['live_delay_p95_s']:.3f}",
+            "(reference)",
+            True,
         ),
     ]
     print("== summary ==")

@@ -5,7 +5,8 @@
 broker password without touching the file) and validates the result before a
 socket or a database is opened. Every problem is reported at once in a
 :class:`ConfigError`, each with its dotted key and where the value came from —
-the same pattern as ``edge_agent/config.py``.
+the same pattern as ``edge_agent/config.py``. The generic loading lives in
+``ingest/config_loader.py``, shared with the portal; this module holds the schema.
 
 Unknown keys, sections and ``MYENERGY_INGEST_*`` variables are errors: a typo must
 not silently fall back to a default. ``ingest/ingest.sample.toml`` is the
@@ -14,15 +15,17 @@ commented example a test loads; docs/ingest.md is the reference of every key.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from ingest import config_loader
+from ingest.config_loader import ConfigError, Problem
+from ingest.config_loader import Section as _Section
+from ingest.config_loader import check_file as _check_file
+from ingest.config_loader import cross_field_problem as _problem
 from ingest.store import InfluxConfig, SqliteConfig
 
 ENV_PREFIX = "MYENERGY_INGEST_"
@@ -31,21 +34,6 @@ ENV_CONFIG_PATH = "MYENERGY_INGEST_CONFIG"
 SAMPLE_CONFIG = Path(__file__).with_name("ingest.sample.toml")
 SCHEMA_VERSION = 1
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-
-
-def _problem(field: str, message: str) -> PydanticCustomError:
-    """A cross-field problem, reported under ``<section>.<field>``."""
-    return PydanticCustomError("cross_field", "{message}", {"message": message, "field": field})
-
-
-def _check_file(path: Path | None, field: str) -> None:
-    if path is not None and not path.is_file():
-        raise _problem(field, f"file not found: {path}")
-
-
-class _Section(BaseModel):
-    # Frozen: threads share the configuration and nobody patches it in place.
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TlsConfig(_Section):
@@ -218,101 +206,14 @@ class IngestConfig(_Section):
 # --- loading --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One invalid setting: its dotted key, what is wrong, and where it came from."""
-
-    key: str
-    message: str
-    source: str
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.message} ({self.source})"
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        n = len(problems)
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"invalid ingest configuration ({n} problem{'s' * (n != 1)}):\n{lines}")
-
-
 def leaf_keys(model: type[BaseModel] = IngestConfig) -> Iterator[tuple[str, ...]]:
     """Every setting's key path, e.g. ``("mqtt", "tls", "ca_file")``."""
-    for name, info in model.model_fields.items():
-        ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            for sub in leaf_keys(ann):
-                yield (name, *sub)
-        else:
-            yield (name,)
+    return config_loader.leaf_keys(model)
 
 
 def env_var(key: tuple[str, ...]) -> str:
     """The environment variable that overrides ``key``."""
-    return ENV_PREFIX + "_".join(key).upper()
-
-
-_ENV_KEYS = {env_var(k): k for k in leaf_keys()}
-_SECRET_KEYS = {("mqtt", "password"), ("store", "influx_token"), ("store", "influx_password")}
-
-
-def _flatten(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for k, v in data.items():
-        if isinstance(v, Mapping):
-            yield from _flatten(v, (*prefix, k))
-        else:
-            yield (*prefix, k)
-
-
-def _set(data: dict[str, Any], key: tuple[str, ...], value: object) -> None:
-    node = data
-    for part in key[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[key[-1]] = value
-
-
-def _unset(data: dict[str, Any], key: tuple[str, ...]) -> None:
-    node: Any = data
-    for part in key[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(key[-1], None)
-
-
-def _describe(key: tuple[str, ...], sources: Mapping[tuple[str, ...], str]) -> str:
-    for n in range(len(key), 0, -1):
-        if key[:n] in sources:
-            return sources[key[:n]]
-    return "default"
-
-
-def _errors(exc: ValidationError, sources: Mapping[tuple[str, ...], str]) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        ctx = err.get("ctx") or {}
-        if err["type"] == "cross_field":
-            loc = (*loc, str(ctx["field"]))
-            message = str(ctx["message"])
-        elif err["type"] == "missing":
-            message = "required"
-        elif err["type"] == "extra_forbidden":
-            message = "unknown setting"
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            plain = not isinstance(err.get("input"), dict)
-            # Never echo a secret back into a log or a terminal.
-            if err["type"] != "value_error" and loc not in _SECRET_KEYS and plain:
-                message += f", got {err.get('input')!r}"
-        problems.append(Problem(".".join(loc), message, _describe(loc, sources)))
-    return problems
+    return config_loader.env_var(ENV_PREFIX, key)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> IngestConfig:
@@ -320,43 +221,15 @@ def load_config(path: Path | None, env: Mapping[str, str]) -> IngestConfig:
 
     An empty variable unsets the key. Raises :class:`ConfigError` listing every problem.
     """
-    data: dict[str, Any] = {}
-    sources: dict[tuple[str, ...], str] = {}
-    problems: list[Problem] = []
-    if path is not None:
-        where = f"file {path}"
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError([Problem("(file)", f"cannot read: {exc.strerror}", where)]) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([Problem("(file)", f"not valid TOML: {exc}", where)]) from None
-        if "version" not in data:
-            problems.append(Problem("version", f"required: add version = {SCHEMA_VERSION}", where))
-        sources.update((k, where) for k in _flatten(data))
-
-    for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_PATH:
-            continue
-        key = _ENV_KEYS.get(name)
-        if key is None:
-            problems.append(Problem(name, "unknown setting", f"env {name}"))
-        elif env[name] == "":
-            _unset(data, key)
-            sources.pop(key, None)
-        else:
-            _set(data, key, env[name])
-            sources[key] = f"env {name}"
-
-    try:
-        config = IngestConfig.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(_errors(exc, sources))
-        raise ConfigError(problems) from None
-    if problems:
-        raise ConfigError(problems)
-    return config
+    return config_loader.load_settings(
+        IngestConfig,
+        path,
+        env,
+        prefix=ENV_PREFIX,
+        version=SCHEMA_VERSION,
+        ignore_env=(ENV_CONFIG_PATH,),
+        what="ingest",
+    )
 
 
 __all__ = [
@@ -367,6 +240,8 @@ __all__ = [
     "IngestConfig",
     "MqttConfig",
     "Problem",
+    "StoreSection",
+    "TlsConfig",
     "env_var",
     "leaf_keys",
     "load_config",

@@ -29,7 +29,17 @@ if TYPE_CHECKING:
 pytest_plugins = ["pytester"]  # tests/infra checks the hooks below on a throw-away project
 
 SERVER_FIXTURES = frozenset(
-    {"mosquitto", "mosquitto_factory", "mosquitto_tls", "embedded_broker", "influxdb"}
+    {
+        "mosquitto",
+        "mosquitto_factory",
+        "mosquitto_tls",
+        "embedded_broker",
+        "influxdb",
+        "postgres",
+        "pg_url",
+        "smtp_server",
+        "browser",
+    }
 )
 LOG_TAIL_LINES = 200
 
@@ -172,3 +182,91 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
     server.start()
     yield server
     server.close()
+
+
+# -- PostgreSQL -------------------------------------------------------------------
+
+from tests.fixtures.postgres import PostgresServer  # noqa: E402 - appended with its fixture
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A started PostgreSQL (Debian's server binaries, run as the `postgres` user
+    under root) on 127.0.0.1:<free port>, shared by the session, trust auth on
+    loopback only. Has url(db), create_database(), drop_database(), log_text()."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test (SQLAlchemy URL, psycopg 3);
+    dropped at teardown. Mark the test `postgres`."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.integration]),
+    ]
+)
+def portal_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for the portal, once SQLite (a file) and once PostgreSQL:
+    tests taking it run on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+# -- SMTP ---------------------------------------------------------------------------
+
+from tests.fixtures.smtp import SmtpTestServer  # noqa: E402 - appended with its fixture
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpTestServer]:
+    """A started aiosmtpd SMTP server on 127.0.0.1:<free port> (plain, no auth);
+    .received / .messages() / .wait_for(n) give the parsed EmailMessage objects.
+    For STARTTLS + AUTH build SmtpTestServer(dir, starttls=True, username=.., password=..)."""
+    server = SmtpTestServer(tmp_path / "smtp")
+    server.start()
+    yield server
+    server.stop()
+
+
+# -- Browser (system Chromium through Playwright) ------------------------------------------
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402 - with its fixture
+
+from tests.fixtures.browser import Screenshots, launch_chromium  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """/usr/bin/chromium, headless, shared by the session (tests/fixtures/browser.py)."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page per test (no cookies shared between tests)."""
+    context = browser.new_context(locale="bg-BG", timezone_id="Europe/Sofia")
+    context.set_default_timeout(15_000)
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    """screenshots(page, name): a full-page PNG in test-artifacts/screenshots/<test>/."""
+    return Screenshots(request.config.rootpath, request.node.nodeid)

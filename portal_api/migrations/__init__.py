@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the portal's tables (docs/decisions/0004)."""

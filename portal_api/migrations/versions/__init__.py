@@ -1,0 +1,1 @@
+"""Alembic revisions of the portal's tables, oldest first (see ../env.py)."""
