@@ -40,6 +40,7 @@ from edge_agent.clock import Clock, SystemClock
 from edge_agent.commands import CommandHandler, RuntimeSettings
 from edge_agent.config import AgentConfig
 from edge_agent.live import LivePublisher, LiveWindow
+from edge_agent.modem import SignalReader
 from edge_agent.poller import MeterPoller, make_client
 from edge_agent.queue import QueueError, RecordQueue
 from edge_agent.status import (
@@ -117,6 +118,8 @@ class Agent:
         self.aggregator = MinuteAggregator(config.meter.expected_per_minute, self.clock.quality)
         self.live = LiveWindow(self.clock, config.live.max_minutes, config.live.default_minutes)
         self.reporter = StatusReporter(self.clock, config.status.interval_s)
+        # Read on the upload thread when a status is built, cached: never in the poll loop.
+        self.modem = SignalReader(config.modem)
         self.commands = CommandHandler(
             live=self.live, clock=self.clock, settings=self.settings, check_poll=self._check_poll
         )
@@ -290,6 +293,7 @@ class Agent:
             clock_quality=self.clock.quality(),
             live_until=self.live.until(),
             state=state,
+            signal_dbm=self.modem.signal_dbm(),
         )
 
     def _status(self, what: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ that a test loads, so it cannot rot.
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ __all__ = [
     "LiveConfig",
     "LogConfig",
     "MeterConfig",
+    "ModemConfig",
     "MqttConfig",
     "Problem",
     "StatusConfig",
@@ -301,6 +303,35 @@ class StatusConfig(_Section):
     interval_s: float = Field(default=3600.0, ge=60, le=86400)
 
 
+class ModemConfig(_Section):
+    """Where the status's ``signal_dbm`` (the modem's RSSI) comes from; neither: null."""
+
+    # argv run with a timeout, e.g. ["mmcli", "-m", "any", "--signal-get",
+    # "--output-keyvalue"]; a string (the environment variable) is split as a shell would.
+    signal_command: list[str] | None = None
+    signal_file: Path | None = None  # a file holding the dBm (the stack's simulated link)
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+    cache_s: float = Field(default=60.0, ge=0, le=3600)
+
+    @field_validator("signal_command", mode="before")
+    @classmethod
+    def _argv(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"not a command line: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModemConfig:
+        if self.signal_command is not None and not self.signal_command:
+            raise _problem("signal_command", "must name a program")
+        if self.signal_command is not None and self.signal_file is not None:
+            raise _problem("signal_file", "set signal_command or signal_file, not both")
+        return self
+
+
 class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -319,6 +350,7 @@ class AgentConfig(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
     status: StatusConfig = Field(default_factory=StatusConfig)
+    modem: ModemConfig = Field(default_factory=ModemConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     @field_validator("version")

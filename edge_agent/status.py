@@ -14,6 +14,8 @@ every ``interval_s`` (a heartbeat, so "last seen" stays fresh). Meaningful:
   another decade (0, 1-9, 10-99, ...; the queue from 0-9, 10-99, ...), so a
   meter that times out every poll, or a queue that fills and drains every upload
   cycle, does not trigger a message per poll;
+* ``signal_dbm`` (the modem's RSSI) is reported but never triggers a message:
+  radio signal wanders by a few dB all the time;
 * change-triggered messages are at least ``min_gap_s`` apart; a change held back
   by the gap is sent as soon as the gap has passed (it is still a change then).
 
@@ -56,6 +58,7 @@ class StatusInputs:
     clock_quality: int = 0
     live_until: float | None = None  # UTC unix seconds, None when not live
     state: str = STATE_ONLINE
+    signal_dbm: int | None = None  # the modem's RSSI (edge_agent.modem), None = unknown
 
 
 def _decade(n: int) -> int:
@@ -88,6 +91,7 @@ def build_status(inputs: StatusInputs, now: float, uptime_s: float) -> dict[str,
         "modbus_errors": dict(sorted(inputs.modbus_errors.items())),
         "clock": CLOCK_NAMES.get(inputs.clock_quality, str(inputs.clock_quality)),
         "live_until": _optional_int(inputs.live_until),
+        "signal_dbm": inputs.signal_dbm,
     }
 
 

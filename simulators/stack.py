@@ -1,4 +1,4 @@
-"""``myenergy-stack``: the whole device side on one machine, and a live view of what it uploads.
+"""``myenergy-stack``: the whole stack on one machine, and a live view of what it uploads.
 
 What runs is :mod:`simulators.stack_run`; what the view shows is
 :mod:`simulators.stack_view` (a terminal) or :mod:`simulators.stack_lines`
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import queue
 import signal
 import sys
@@ -22,13 +23,22 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from edge_agent.logging_setup import configure_logging
+from portal_api.seed import DEMO_PASSWORD
 from simulators.cli_common import sigterm_as_interrupt
+from simulators.history import DAY_S
 from simulators.stack_format import SITE_TZ, local_iso
 from simulators.stack_keys import KeyReader, keys_available
 from simulators.stack_lines import event_line, final_lines, logfmt
-from simulators.stack_run import Stack, StackError, StackOptions
+from simulators.stack_run import DEFAULT_METERS, FLAKY_AUTO, Stack, StackError, StackOptions
+from simulators.stack_settings import (
+    ENV_CONFIG_PATH,
+    ConfigError,
+    StackSettings,
+    load_stack_settings,
+)
 from simulators.stack_state import Event
 from simulators.stack_view import ViewContext, render
 
@@ -38,17 +48,28 @@ EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 LOG_NAME = "stack.log"
 
 _DESCRIPTION = """\
-Run the MyEnergy device side on this machine, and watch what it uploads.
+Run the whole of MyEnergy on this machine, and watch what the devices upload.
 
   broker    an MQTT broker on 127.0.0.1 (Mosquitto, or amqtt inside this process)
+  ingest    the cloud's ingest worker in this process: consumer, validation,
+            time-series store and rollups (SQLite under --state-dir), registry
+  portal    the web portal on http://127.0.0.1:8000 (or the next free port),
+            with demo customers, sites and logins; it prints them at start
+  history   on a fresh --state-dir, 2 days of one-minute records per device,
+            through ingest, so the portal has history from the first minute
   meters    N simulated meters (SDM630, EM340, PM5100, SDM120, then again), each
             on its own pseudo-terminal with real RS-485 line timing, each
             measuring a simulated site (households, businesses, PV)
   agents    one edge agent per meter, in this process: it polls its meter over
             Modbus RTU, builds one-minute records, keeps them in its own SQLite
-            queue under --state-dir and uploads them to the broker (QoS 1)
+            queue under --state-dir and uploads them to the broker (QoS 1); the
+            SDM120's goes through a flaky mobile link (cuts, blackholes, 2G)
   viewer    an MQTT subscriber that decodes what the agents actually uploaded
             (records, retained status, live samples), as the cloud would
+
+A configuration file (--config, or $MYENERGY_STACK_CONFIG) and MYENERGY_STACK_*
+variables point the same command at Mosquitto, InfluxDB and PostgreSQL instead
+of the embedded defaults (docs/stack.md, simulators/stack.sample.toml).
 
 On a terminal the viewer is a live table, redrawn twice a second; otherwise (a
 pipe, a file, --plain) it prints one logfmt line per message received. Keys in
@@ -62,9 +83,10 @@ docs/stack.md). Agent logs (JSON lines) go to STATE_DIR/stack.log.
 
 _EPILOG = """\
 examples:
-  myenergy-stack                          three meters in real time, until Ctrl-C
+  myenergy-stack                          four meters in real time, until Ctrl-C
   myenergy-stack --speed 30               a minute every two seconds
-  myenergy-stack --meters 4 --live all    add a single-phase SDM120; live mode at once
+  myenergy-stack --meters 3 --live all    without the SDM120; live mode at once
+  myenergy-stack --config stack.toml      Mosquitto, InfluxDB, PostgreSQL of the file
   myenergy-stack --start 2026-06-21T12:00 --speed 30   midsummer noon: PV exports
   myenergy-stack --plain --duration 60 --speed 30 > run.log   for scripts
 
@@ -81,6 +103,19 @@ def _positive(kind: type[float] | type[int], what: str) -> Callable[[str], float
             raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{what} must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def _non_negative(what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{what} must be >= 0, got {text}")
         return value
 
     return parse
@@ -125,10 +160,45 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--meters",
         type=_positive(int, "--meters"),
-        default=3,
+        default=DEFAULT_METERS,
         metavar="N",
-        help="number of simulated meters and agents (default 3; the 4th is a "
-        "single-phase SDM120, then the models repeat)",
+        help=f"number of simulated meters and agents (default {DEFAULT_METERS}: SDM630, "
+        "EM340, PM5100 and a single-phase SDM120; then the models repeat)",
+    )
+    what.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ[ENV_CONFIG_PATH]) if os.environ.get(ENV_CONFIG_PATH) else None,
+        metavar="FILE",
+        help=f"stack settings (TOML; default ${ENV_CONFIG_PATH}): an external broker, "
+        "InfluxDB, PostgreSQL instead of the embedded defaults; MYENERGY_STACK_<SECTION>_"
+        "<KEY> variables override it",
+    )
+    what.add_argument(
+        "--history-days",
+        type=_non_negative("--history-days"),
+        metavar="D",
+        help="days of one-minute history each device gets through ingest when the store "
+        "has none of its records yet (default: the settings' history.days, 2; 0: none)",
+    )
+    what.add_argument(
+        "--no-portal",
+        action="store_true",
+        help="do not start the web portal (ingest still runs)",
+    )
+    what.add_argument(
+        "--portal-port",
+        type=_port,
+        metavar="PORT",
+        help="first port the portal tries on 127.0.0.1 (default 8000; the next free one "
+        "if it is taken)",
+    )
+    what.add_argument(
+        "--flaky-link",
+        default=FLAKY_AUTO,
+        metavar="DEVICE",
+        help="the device whose agent reaches the broker through a flaky mobile link "
+        "(cuts, blackholes, throttling; default auto: the SDM120; 'none': no such link)",
     )
     what.add_argument(
         "--broker",
@@ -230,12 +300,14 @@ def _signals_ignored() -> Iterator[None]:
 class _Run:
     """One run of the stack: the chosen output, the stop conditions, the keys."""
 
-    def __init__(self, args: argparse.Namespace, plain: bool) -> None:
+    def __init__(self, args: argparse.Namespace, plain: bool, settings: StackSettings) -> None:
         self.args = args
+        self.plain = plain
         self.events: queue.Queue[Event] = queue.Queue()
         self.quit = threading.Event()
-        self.deadline = None if args.duration is None else time.monotonic() + args.duration
+        self.deadline: float | None = None  # set once started: the backfill takes a while
         self.started = time.monotonic()
+        self.history = _HistoryView(plain)
         self.stack = Stack(
             StackOptions(
                 meters=args.meters,
@@ -244,10 +316,21 @@ class _Run:
                 broker=args.broker,
                 mqtt_port=args.mqtt_port,
                 state_dir=args.state_dir,
+                settings=settings,
+                history_days=args.history_days,
+                portal=not args.no_portal,
+                portal_port=args.portal_port,
+                flaky=args.flaky_link,
             ),
             on_event=self.events.put if plain else None,
+            on_history=self.history.update,
         )
         self.live = _live_targets(args.live, self.stack.device_ids())
+
+    def started_now(self) -> None:
+        self.started = time.monotonic()
+        if self.args.duration is not None:
+            self.deadline = self.started + self.args.duration
 
     def expired(self) -> bool:
         return self.quit.is_set() or (
@@ -281,6 +364,17 @@ class _Run:
                 },
             )
         )
+        ingest = stack.ingest_summary()
+        print(logfmt("ingest", {"store": ingest["store"], "history": ingest["history"]}))
+        if stack.portal is not None:
+            print(logfmt("portal", {"url": stack.portal.url}))
+            for login in stack.logins:
+                print(
+                    logfmt(
+                        "login",
+                        {"user": login.username, "role": login.role, "password": DEMO_PASSWORD},
+                    )
+                )
         for meter in stack.meters:
             site, s = meter.site, meter.site.serial
             print(
@@ -294,6 +388,8 @@ class _Run:
                         "poll_s": f"{stack.poll_s[site.device_id]:g}",
                         "seed": site.seed,
                         "site": site.what,
+                        "site_id": stack.site_ids[site.device_id],
+                        "link": "flaky" if site.device_id == stack.flaky else "direct",
                     },
                 )
             )
@@ -321,6 +417,7 @@ class _Run:
 
     def finish_plain(self) -> None:
         self.print_events(0.0)
+        print(logfmt("ingest", self.stack.ingest_summary()))
         rows = self.stack.state.snapshot()
         for line in final_lines(rows, self.stack.state.totals(rows)):
             print(line)
@@ -339,7 +436,50 @@ class _Run:
             log_path=str(stack.state_dir / LOG_NAME),
             keys=keys,
             live_minutes=self.args.live_minutes,
+            cloud=self.cloud_line,
         )
+
+    def cloud_line(self) -> str:
+        ingest = self.stack.ingest_summary()
+        portal = self.stack.portal
+        where = f"portal {portal.url} · " if portal is not None else ""
+        return (
+            f"{where}ingest {ingest.get('records', 0)} records stored "
+            f"({ingest.get('history', 0)} history) in {ingest.get('store', '-')}"
+        )
+
+
+class _HistoryView:
+    """Progress of the history backfill: a bar per device (terminal) or a line per device."""
+
+    def __init__(self, plain: bool) -> None:
+        self.plain = plain
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def update(self, device_id: str, done: int, total: int) -> None:
+        if self.plain:
+            if done >= total:
+                days = f"{total * 60 / DAY_S:g}"
+                print(logfmt("history", {"device": device_id, "records": done, "days": days}))
+                sys.stdout.flush()
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("history [bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("one-minute records"),
+            )
+            self._progress.start()
+        if device_id not in self._tasks:
+            self._tasks[device_id] = self._progress.add_task(device_id, total=total)
+        self._progress.update(self._tasks[device_id], completed=done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
 
 def _configure_logs(state_dir: Path) -> None:
@@ -354,14 +494,26 @@ def _refuse(message: str) -> int:
     return EXIT_REFUSED
 
 
+def _print_portal(run: _Run, console: Console) -> None:
+    """The portal's address and the demo logins, above the table."""
+    portal = run.stack.portal
+    if portal is None:
+        return
+    console.print(f"[bold]MyEnergy portal[/] {portal.url}   (Ctrl-C stops everything)")
+    console.print(f"demo logins, password [bold]{DEMO_PASSWORD}[/]:")
+    for login in run.stack.logins:
+        console.print(f"  [bold]{login.username:<16}[/] {login.role:<10} {login.who}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     plain = args.plain or not sys.stdout.isatty()
     with sigterm_as_interrupt():
         try:
-            run = _Run(args, plain)
+            settings = load_stack_settings(args.config, os.environ)
+            run = _Run(args, plain, settings)
             _configure_logs(args.state_dir)
-        except (StackError, OSError) as exc:
+        except (StackError, ConfigError, OSError) as exc:
             return _refuse(str(exc))
         console = Console()
         keys = not plain and keys_available()
@@ -370,7 +522,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except StackError as exc:
             return _refuse(str(exc))
         except KeyboardInterrupt:
+            with _signals_ignored():
+                run.stack.stop()
             return EXIT_OK
+        finally:
+            run.history.close()
+        run.started_now()
         try:
             if run.stack.rewind_s > 0:
                 print(
@@ -383,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if plain:
                 run.run_plain()
             else:
+                _print_portal(run, console)
                 _run_table(run, console, keys)
         except KeyboardInterrupt:
             pass  # Ctrl-C or SIGTERM: the normal way to stop

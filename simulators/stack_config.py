@@ -8,7 +8,10 @@ What differs from a production module, and why:
 
 * the meter is a pty opened with parity N: a Linux pty stores no parity bit (the
   simulator still times the line with the model's parity);
-* plain MQTT on loopback, no TLS and no password: the broker is local;
+* plain MQTT, no TLS: the broker is local (or a development broker named in the
+  stack's settings, with one account for every client);
+* the modem's signal comes from a file the stack's radio writes
+  (:mod:`simulators.stack_radio`);
 * ``mqtt.upload_interval_s`` is 10 s instead of 60 s, so a record shows up in the
   view a few seconds after its minute closes; reconnect backoff is short;
 * the poll period follows ``--speed`` (see :mod:`simulators.stack_sites`);
@@ -35,6 +38,7 @@ __all__ = [
 MQTT_V5 = "5"
 MQTT_V311 = "3.1.1"
 UPLOAD_INTERVAL_S = 10.0
+SIGNAL_CACHE_S = 5.0
 
 
 def queue_path(state_dir: Path, device_id: str) -> Path:
@@ -50,6 +54,10 @@ def agent_settings(
     poll_s: float,
     state_dir: Path,
     mqtt_protocol: str = MQTT_V5,
+    mqtt_host: str = "127.0.0.1",
+    mqtt_username: str | None = None,
+    mqtt_password: str | None = None,
+    signal_file: Path | None = None,
 ) -> dict[tuple[str, ...], object]:
     """The settings that differ from the agent's defaults, by key path."""
     serial = site.serial
@@ -63,7 +71,7 @@ def agent_settings(
         ("meter", "bytesize"): serial.bytesize,
         ("meter", "stopbits"): serial.stopbits,
         ("meter", "poll_s"): poll_s,
-        ("mqtt", "host"): "127.0.0.1",
+        ("mqtt", "host"): mqtt_host,
         ("mqtt", "port"): mqtt_port,
         ("mqtt", "protocol"): mqtt_protocol,  # "3.1.1" only for amqtt (decision 0002)
         ("mqtt", "tls", "enabled"): False,
@@ -76,6 +84,14 @@ def agent_settings(
         ("log", "level"): "INFO",
         ("log", "format"): "json",
     }
+    if mqtt_username:
+        settings["mqtt", "username"] = mqtt_username
+    if mqtt_password is not None:
+        settings["mqtt", "password"] = mqtt_password
+    if signal_file is not None:
+        # The stack's radio rewrites it every second; read it every few real seconds.
+        settings["modem", "signal_file"] = str(signal_file)
+        settings["modem", "cache_s"] = SIGNAL_CACHE_S
     return settings
 
 
@@ -96,6 +112,10 @@ def agent_config(
     poll_s: float,
     state_dir: Path,
     mqtt_protocol: str = MQTT_V5,
+    mqtt_host: str = "127.0.0.1",
+    mqtt_username: str | None = None,
+    mqtt_password: str | None = None,
+    signal_file: Path | None = None,
 ) -> AgentConfig:
     """The validated AgentConfig; ConfigError (every problem listed) if the agent refuses it."""
     settings = agent_settings(
@@ -105,5 +125,9 @@ def agent_config(
         poll_s=poll_s,
         state_dir=state_dir,
         mqtt_protocol=mqtt_protocol,
+        mqtt_host=mqtt_host,
+        mqtt_username=mqtt_username,
+        mqtt_password=mqtt_password,
+        signal_file=signal_file,
     )
     return load_config(None, _as_env(settings))

@@ -122,6 +122,7 @@ def _status_line(event: StatusEvent) -> str:
             "live_until": local(live_until, "%H:%M:%S")
             if isinstance(live_until, int | float)
             else None,
+            "signal_dbm": s.get("signal_dbm"),
         },
     )
 

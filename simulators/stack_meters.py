@@ -25,7 +25,14 @@ from simulators.meter import SimulatedMeter
 from simulators.rtu_pty import RtuPtyServer
 from simulators.stack_sites import Site
 
-__all__ = ["ResumedLoad", "StackMeter", "meter_state_path", "save_meter", "start_meter"]
+__all__ = [
+    "ResumedLoad",
+    "StackMeter",
+    "meter_load",
+    "meter_state_path",
+    "save_meter",
+    "start_meter",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +100,30 @@ def _carried(site: Site, state_dir: Path) -> dict[str, float]:
     return {str(k): float(v) for k, v in counters.items() if isinstance(v, int | float)}
 
 
-def start_meter(site: Site, clock: Clock, state_dir: Path) -> StackMeter:
-    """The site's meter, serving on a new pty with the model's own line timing."""
-    load = ResumedLoad(
+def meter_load(site: Site, state_dir: Path, start: float | None = None) -> ResumedLoad:
+    """The site's load, its counters going on from the last run's; from ``start`` if given.
+
+    With ``start`` the counters are ``C0 = load.counters_at(start)`` there and grow
+    from that instant on, whenever the meter is first asked: the stack's history
+    backfill (:mod:`simulators.history`) ends at the same ``start`` with the same C0.
+    """
+    return ResumedLoad(
         site.seed,
         site.profile,
         site.pv_kw,
         carry=_carried(site, state_dir),
+        start=start,
         scale=site.scale,
         phases=site.phases,
     )
+
+
+def start_meter(
+    site: Site, clock: Clock, state_dir: Path, *, load: ResumedLoad | None = None
+) -> StackMeter:
+    """The site's meter, serving on a new pty with the model's own line timing."""
+    if load is None:
+        load = meter_load(site, state_dir)
     sim = SimulatedMeter(site.meter_map, load, clock, slave_id=1)
     server = RtuPtyServer(sim, site.serial).start()
     return StackMeter(site, sim, server)

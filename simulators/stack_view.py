@@ -24,6 +24,7 @@ sample. The footer names the broker and the simulated time, and adds up.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich import box
@@ -57,6 +58,8 @@ class ViewContext:
     log_path: str
     keys: bool  # the keyboard works (a terminal on stdin)
     live_minutes: int
+    # The cloud in the stack, one line: portal URL, what ingest stored (asked at each redraw).
+    cloud: Callable[[], str] | None = None
 
 
 def _device_cell(row: DeviceRow, wide: bool) -> Text:
@@ -179,6 +182,8 @@ def _footer(ctx: ViewContext, totals: Totals, now_ts: float, final: bool) -> Tex
     text.append("simulated time ", style="dim")
     text.append(local(now_ts, "%a %d %b %Y %H:%M:%S"), style="bold")
     text.append(" Europe/Sofia\n", style="dim")
+    if ctx.cloud is not None:
+        text.append(ctx.cloud() + "\n")
 
     text.append(f"{totals.online}/{totals.devices} online", style="bold")
     text.append(f" · {totals.records} records in {totals.batches} batches")
@@ -230,7 +235,7 @@ def render(
         sections.append(live)
         lines += 3 + live.row_count
     sections.append(_footer(ctx, totals, now_ts, final))
-    lines += 5  # title and footer
+    lines += 5 + (ctx.cloud is not None)  # title and footer
     parts: list[RenderableType] = [
         Text("MyEnergy stack · what the agents upload, decoded", style="bold")
     ]

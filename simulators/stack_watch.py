@@ -6,7 +6,9 @@ resulting events go to ``on_event`` (the plain output's queue). It also sends th
 cloud's commands (``live``, ``live_stop``) at QoS 1, as the portal would.
 
 A viewer, not ingest: a clean session (nothing queued for it between runs) and no
-shared subscription. It connects, and its subscriptions are acknowledged, before
+shared subscription (``on_raw`` hands every message on as received: with the
+amqtt broker, which has no MQTT v5 for ingest's consumer, that is how the stack's
+ingest is fed). It connects, and its subscriptions are acknowledged, before
 the agents start, so it sees every batch they upload. The retained status of each
 device arrives at once on subscribe (offline after a clean stop of the last run).
 
@@ -53,15 +55,21 @@ class Watcher:
         mqtt_protocol: str = MQTT_V5,
         client_id: str = "myenergy-stack-view",
         on_event: Callable[[Event], None] | None = None,
+        on_raw: Callable[[str, bytes, bool], None] | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.state = state
         self.host = host
         self.port = port
         self._on_event = on_event
+        self._on_raw = on_raw
         version = (
             MQTTProtocolVersion.MQTTv5 if mqtt_protocol == MQTT_V5 else MQTTProtocolVersion.MQTTv311
         )
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=version)
+        if username:
+            self._client.username_pw_set(username, password)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -177,7 +185,10 @@ class Watcher:
             self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        event = self.state.on_message(message.topic, bytes(message.payload), bool(message.retain))
+        payload = bytes(message.payload)
+        if self._on_raw is not None:
+            self._on_raw(message.topic, payload, bool(message.retain))
+        event = self.state.on_message(message.topic, payload, bool(message.retain))
         if event is None:
             return
         if (

@@ -25,6 +25,7 @@ def test_build_status_reports_everything() -> None:
         modbus_errors={"timeout": 3, "crc": 1},
         clock_quality=CLOCK_ESTIMATED,
         live_until=NOW + 300,
+        signal_dbm=-71,
     )
     assert build_status(inputs, NOW, uptime_s=99.9) == {
         "state": "online",
@@ -39,12 +40,14 @@ def test_build_status_reports_everything() -> None:
         "modbus_errors": {"crc": 1, "timeout": 3},
         "clock": "estimated",
         "live_until": int(NOW) + 300,
+        "signal_dbm": -71,
     }
     empty = build_status(StatusInputs(0, None, None), NOW, 0)
     assert empty["oldest_unsent_age_s"] is None
     assert empty["store_full_in_s"] is None
     assert empty["live_until"] is None
     assert empty["clock"] == "synced"
+    assert empty["signal_dbm"] is None  # no modem source: unknown
 
 
 def test_last_will_is_offline() -> None:

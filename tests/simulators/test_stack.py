@@ -383,6 +383,10 @@ def test_stack_uploads_every_device_without_gaps(tmp_path: Path) -> None:
             "all",
             "--live-minutes",
             "2",
+            # The device side only: the cloud in the stack has its own test (test_stack_cloud).
+            "--no-portal",
+            "--history-days",
+            "0",
         ],
         check=False,
         capture_output=True,
@@ -395,8 +399,11 @@ def test_stack_uploads_every_device_without_gaps(tmp_path: Path) -> None:
     assert kinds[0] == "stack" and kinds[-1] == "summary"
     stack_line = lines[0][1]
     assert stack_line["broker"] == "mosquitto" and stack_line["mqtt"] == "5"
-    devices = [f["device"] for k, f in lines if k == "meter"]
-    assert devices == ["demo-sdm630-1", "demo-em340-2", "demo-pm5100-3"]
+    meters = [f for k, f in lines if k == "meter"]
+    devices = [f["device"] for f in meters]
+    assert devices == ["demo-sdm630-1", "demo-em340-2", "demo-pm5100-3", "demo-sdm120-4"]
+    # The single-phase household is the one behind the flaky mobile link.
+    assert [f["link"] for f in meters] == ["direct", "direct", "direct", "flaky"]
 
     for device in devices:
         ups = [f for k, f in lines if k == "up" and f["device"] == device]
@@ -426,7 +433,8 @@ def test_amqtt_fallback_carries_the_data_on_mqtt_311(tmp_path: Path) -> None:
     state_dir = tmp_path / "stack"
     proc = subprocess.run(
         [
-            *(STACK_EXE, "--plain", "--broker", "amqtt", "--meters", "2"),
+            *(STACK_EXE, "--plain", "--broker", "amqtt", "--meters", "2", "--no-portal"),
+            *("--history-days", "0"),
             *("--speed", str(SPEED), "--duration", "15", "--state-dir", str(state_dir)),
         ],
         check=False,
@@ -446,6 +454,9 @@ def test_amqtt_fallback_carries_the_data_on_mqtt_311(tmp_path: Path) -> None:
         assert any(f["state"] == "online" and f["retained"] == "false" for f in statuses)
         assert statuses[-1]["state"] == "offline"
     assert lines[-1][0] == "summary" and lines[-1][1]["bad"] == "0"
+    # Without MQTT v5 the viewer's subscription feeds the stack's ingest.
+    ingest = [f for k, f in lines if k == "ingest" and "records" in f][-1]
+    assert int(ingest["records"]) > 0 and ingest["dead_letters"] == "0"
     assert not (state_dir / "mosquitto").exists()
 
 
@@ -453,7 +464,8 @@ def test_amqtt_fallback_carries_the_data_on_mqtt_311(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_sigterm_stops_cleanly_and_sequence_numbers_carry_over(tmp_path: Path) -> None:
     state_dir = tmp_path / "stack"
-    args = [STACK_EXE, "--plain", "--speed", str(SPEED), "--meters", "1"]
+    args = [STACK_EXE, "--plain", "--speed", str(SPEED), "--meters", "1", "--no-portal"]
+    args += ["--history-days", "0"]
     first = subprocess.run(
         [*args, "--duration", "8", "--state-dir", str(state_dir)],
         check=False,

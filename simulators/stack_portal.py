@@ -1,0 +1,207 @@
+"""The portal inside ``myenergy-stack``: configured, migrated, seeded and served on localhost.
+
+    prepare_portal(...)  -> PortalConfig (database migrated, demo data seeded)
+    PortalServer(config, clock).start()   uvicorn in a thread, on 127.0.0.1:8000 or the next free
+    ...                                   server.url
+    server.stop()
+
+The portal gets the same stores as the stack's ingest (the time-series store,
+the registry) and the same broker for live mode, through its own settings
+(``portal_api.config.load_config`` with ``MYENERGY_PORTAL_*`` values, so it is
+validated as a production portal is). Its secret key (the pepper and the
+encryption key of personal numbers) is generated once per state directory,
+``STATE_DIR/portal-secret-key`` (mode 0600), so a restarted stack can still read
+what it stored. The portal's idea of "now" for consumption and device status is
+the stack's simulated clock, so "today" and "online" agree with the simulated
+meters at any ``--speed``; sessions and login throttling keep real time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from portal_api.config import PortalConfig, load_config
+from portal_api.db import make_engine, migrate, session_factory
+from portal_api.seed import SeedResult, seed_demo
+from simulators.stack_cloud import BrokerAccess
+from simulators.stack_settings import StackSettings
+
+if TYPE_CHECKING:
+    from portal_api.web.services import Services
+
+__all__ = [
+    "PORT_TRIES",
+    "PortalServer",
+    "PortalStartError",
+    "free_port",
+    "portal_settings",
+    "prepare_portal",
+    "secret_key_file",
+]
+
+PORT_TRIES = 20
+SECRET_FILE = "portal-secret-key"
+_START_TIMEOUT_S = 30.0
+
+
+class PortalStartError(RuntimeError):
+    """The portal could not start; the message says why."""
+
+
+def free_port(host: str, first: int, tries: int = PORT_TRIES) -> int:
+    """``first`` or the next port after it that nobody listens on."""
+    for port in range(first, min(first + tries, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise PortalStartError(f"no free port in {first}..{first + tries - 1} on {host}")
+
+
+def secret_key_file(state_dir: Path) -> Path:
+    """The portal's secret key for this state directory, created (0600) on first use."""
+    path = state_dir / SECRET_FILE
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+    return path
+
+
+def portal_settings(
+    settings: StackSettings, state_dir: Path, broker: BrokerAccess, port: int
+) -> dict[str, str]:
+    """The portal's ``MYENERGY_PORTAL_*`` settings for the stack."""
+    host = settings.portal.host
+    store = settings.store
+    env = {
+        "MYENERGY_PORTAL_HTTP_HOST": host,
+        "MYENERGY_PORTAL_HTTP_PORT": str(port),
+        "MYENERGY_PORTAL_HTTP_BASE_URL": f"http://{host}:{port}",
+        "MYENERGY_PORTAL_DATABASE_URL": settings.portal_database_url(state_dir),
+        "MYENERGY_PORTAL_REGISTRY_URL": settings.registry_url(state_dir),
+        "MYENERGY_PORTAL_STORE_KIND": store.kind,
+        "MYENERGY_PORTAL_STORE_SQLITE_PATH": str(state_dir / "ts.sqlite3"),
+        "MYENERGY_PORTAL_STORE_INFLUX_URL": store.influx_url,
+        "MYENERGY_PORTAL_STORE_INFLUX_DATABASE": store.influx_database,
+        "MYENERGY_PORTAL_STORE_INFLUX_RP": store.influx_rp,
+        "MYENERGY_PORTAL_STORE_INFLUX_PROVISION": "true" if store.influx_provision else "false",
+        "MYENERGY_PORTAL_STORE_INFLUX_USERNAME": store.influx_username,
+        "MYENERGY_PORTAL_MQTT_HOST": broker.host,
+        "MYENERGY_PORTAL_MQTT_PORT": str(broker.port),
+        "MYENERGY_PORTAL_MQTT_CLIENT_ID": "myenergy-stack-portal",
+        "MYENERGY_PORTAL_SECURITY_SECRET_KEY_FILE": str(secret_key_file(state_dir)),
+        # Plain http on loopback: a Secure cookie would never come back.
+        "MYENERGY_PORTAL_SECURITY_COOKIE_SECURE": "false",
+    }
+    if store.influx_token is not None:
+        env["MYENERGY_PORTAL_STORE_INFLUX_TOKEN"] = store.influx_token.get_secret_value()
+    if store.influx_password is not None:
+        env["MYENERGY_PORTAL_STORE_INFLUX_PASSWORD"] = store.influx_password.get_secret_value()
+    if broker.username:
+        env["MYENERGY_PORTAL_MQTT_USERNAME"] = broker.username
+    if broker.password is not None:
+        env["MYENERGY_PORTAL_MQTT_PASSWORD"] = broker.password
+    return env
+
+
+def prepare_portal(
+    settings: StackSettings,
+    state_dir: Path,
+    broker: BrokerAccess,
+    *,
+    installed_at: dt.datetime,
+    now: dt.datetime,
+    extra_env: Mapping[str, str] | None = None,
+) -> tuple[PortalConfig, SeedResult]:
+    """The portal's validated settings on a free port; its database migrated and seeded."""
+    port = free_port(settings.portal.host, settings.portal.port)
+    env = portal_settings(settings, state_dir, broker, port)
+    env.update(extra_env or {})
+    config = load_config(None, env)
+    migrate(config.database.url)
+    engine = make_engine(config.database.url)
+    try:
+        seeded = seed_demo(
+            session_factory(engine),
+            config.security.identifier_keys(),
+            now=now,
+            installed_at=installed_at,
+        )
+    finally:
+        engine.dispose()
+    return config, seeded
+
+
+class PortalServer:
+    """The portal app under uvicorn in a thread of this process."""
+
+    def __init__(self, config: PortalConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self._clock = clock
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._services: Services | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.http.host}:{self.config.http.port}"
+
+    def start(self) -> None:
+        """Build the app and serve it; returns once uvicorn listens (PortalStartError if not)."""
+        # Imported here: the web layer is large, and the stack runs without it (--no-portal).
+        from portal_api.web.app import create_app  # noqa: PLC0415
+        from portal_api.web.services import build_services  # noqa: PLC0415
+
+        services = build_services(self.config)
+        clock = self._clock
+        services.clock = lambda: dt.datetime.fromtimestamp(clock(), dt.UTC)
+        self._services = services
+        app = create_app(self.config, services=services)
+        config = uvicorn.Config(
+            app,
+            host=self.config.http.host,
+            port=self.config.http.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        # In a thread uvicorn installs no signal handlers: Ctrl-C stays the stack's.
+        server = uvicorn.Server(config)
+        self._server = server
+        services.start()
+        self._thread = threading.Thread(target=server.run, name="stack-portal", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise PortalStartError(f"the portal did not start on {self.url} (see the log)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop serving and close the services. Idempotent."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10.0)
+            self._thread = None
+        self._server = None
+        services, self._services = self._services, None
+        if services is not None:
+            with contextlib.suppress(Exception):
+                services.close()
