@@ -104,6 +104,8 @@ class PortalMqttSection(Section):
     # One per portal instance: two instances with the same id would kick each other off.
     client_id: str = Field(default="myenergy-portal-1", min_length=1, max_length=64)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # "3.1.1" only for a broker without MQTT v5 (the stack's in-process amqtt broker).
+    protocol: Literal["5", "3.1.1"] = "5"
 
     @model_validator(mode="after")
     def _consistent(self) -> PortalMqttSection:

@@ -66,6 +66,8 @@ class LiveHubConfig:
     minutes: int = 5
     renew_s: float | None = None
     keepalive_s: int = 30
+    # "3.1.1" for a broker without MQTT v5 (the stack's in-process amqtt broker)
+    protocol: str = "5"
     queue_size: int = 64
     # paho doubles the wait after each failed attempt, in whole seconds
     reconnect_min_s: int = 1
@@ -88,6 +90,8 @@ class LiveHubConfig:
             problems.append(f"renew_s: must be > 0 and < minutes * 60 ({self.minutes * 60})")
         if not 5 <= self.keepalive_s <= 3600:
             problems.append("keepalive_s: must be 5..3600")
+        if self.protocol not in ("5", "3.1.1"):
+            problems.append(f'protocol: must be "5" or "3.1.1", got {self.protocol!r}')
         if not 1 <= self.queue_size <= 100_000:
             problems.append("queue_size: must be 1..100000")
         if not 1 <= self.reconnect_min_s <= self.reconnect_max_s:

@@ -59,10 +59,13 @@ class MqttLink:
 
     def _make_client(self) -> mqtt.Client:
         config = self.config
+        v5 = config.protocol == "5"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            # The portal needs no backlog: a clean session under either protocol.
+            clean_session=None if v5 else True,
         )
         if config.tls.enabled:
             tls = config.tls
@@ -84,12 +87,17 @@ class MqttLink:
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting until :meth:`stop`."""
-        self.client.connect_async(
-            self.config.host,
-            self.config.broker_port,
-            keepalive=self.config.keepalive_s,
-            clean_start=True,
-        )
+        if self.config.protocol == "5":
+            self.client.connect_async(
+                self.config.host,
+                self.config.broker_port,
+                keepalive=self.config.keepalive_s,
+                clean_start=True,
+            )
+        else:  # 3.1.1 has no clean_start: the session is clean by clean_session above
+            self.client.connect_async(
+                self.config.host, self.config.broker_port, keepalive=self.config.keepalive_s
+            )
         self.client.loop_start()
 
     def stop(self) -> None:

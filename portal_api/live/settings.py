@@ -28,6 +28,7 @@ def hub_config(mqtt: PortalMqttSection, live: LiveSection) -> LiveHubConfig:
         password=mqtt.password_value(),
         client_id=mqtt.client_id,
         keepalive_s=mqtt.keepalive_s,
+        protocol=mqtt.protocol,
         minutes=live.minutes,
         renew_s=live.renew_s,
     )

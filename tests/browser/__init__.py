@@ -1,0 +1,1 @@
+"""Browser tests: the system Chromium driven by Playwright against a running portal."""
