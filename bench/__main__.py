@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import agent_memory, bus, ingest, live_delay, queries, uplink
+from bench import agent_memory, bus, ingest, live_delay, portal_api, queries, uplink
 from edge_agent.logging_setup import configure_logging
 
 
@@ -24,6 +24,8 @@ def main() -> int:
     figures.update(ingest.run())
     print()
     figures.update(queries.run())
+    print()
+    figures.update(portal_api.run())
     print()
     figures.update(live_delay.run())
     print()
@@ -106,14 +108,24 @@ def main() -> int:
             "< 100",
             figures["query_p95_sqlite_ms"] < 100,
         ),
+        *(
+            (
+                f"API: {view} p95 on {name}, ms",
+                f"{figures[f'api_{key}_{view}_p95_ms']:.1f}",
+                "< 100",
+                figures[f"api_{key}_{view}_p95_ms"] < 100,
+            )
+            for key, name in (("sqlite", "SQLite"), ("influx", "InfluxDB"))
+            for view in ("day", "month", "year")
+        ),
         (
-            "live: sample -> SSE event read, max s",
+            "live: sample -> browser event, max s",
             f"{figures['live_delay_max_s']:.3f}",
             "< 2",
             figures["live_delay_max_s"] < 2.0,
         ),
         (
-            "live: sample -> SSE event read, p95 s",
+            "live: sample -> browser event, p95 s",
             f"{figures['live_delay_p95_s']:.3f}",
             "(reference)",
             True,

@@ -141,6 +141,8 @@ class LiveSection(Section):
 
 
 class SmtpSection(Section):
+    # false: mail waits in the outbox (``myenergy-portal outbox send`` delivers it later)
+    enabled: bool = True
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=0, ge=0, le=65535)  # 0: 465 with ssl, 587 with starttls, else 25
     starttls: bool = False

@@ -23,13 +23,9 @@ import datetime as dt
 import os
 import secrets
 import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import uvicorn
 
 from portal_api.config import PortalConfig, load_config
 from portal_api.db import make_engine, migrate, session_factory
@@ -38,6 +34,7 @@ from simulators.stack_cloud import BrokerAccess
 from simulators.stack_settings import StackSettings
 
 if TYPE_CHECKING:
+    from portal_api.web.server_thread import UvicornThread
     from portal_api.web.services import Services
 
 __all__ = [
@@ -104,6 +101,11 @@ def portal_settings(
         "MYENERGY_PORTAL_MQTT_HOST": broker.host,
         "MYENERGY_PORTAL_MQTT_PORT": str(broker.port),
         "MYENERGY_PORTAL_MQTT_CLIENT_ID": "myenergy-stack-portal",
+        # The in-process amqtt broker speaks only MQTT 3.1.1; the live hub needs no v5.
+        "MYENERGY_PORTAL_MQTT_PROTOCOL": "5" if broker.mqtt5 else "3.1.1",
+        # No mail server on a demo machine: mail waits in the outbox
+        # (`myenergy-portal outbox send` delivers it once one is configured).
+        "MYENERGY_PORTAL_SMTP_ENABLED": "false",
         "MYENERGY_PORTAL_SECURITY_SECRET_KEY_FILE": str(secret_key_file(state_dir)),
         # Plain http on loopback: a Secure cookie would never come back.
         "MYENERGY_PORTAL_SECURITY_COOKIE_SECURE": "false",
@@ -153,8 +155,7 @@ class PortalServer:
     def __init__(self, config: PortalConfig, clock: Callable[[], float]) -> None:
         self.config = config
         self._clock = clock
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: UvicornThread | None = None
         self._services: Services | None = None
 
     @property
@@ -165,6 +166,7 @@ class PortalServer:
         """Build the app and serve it; returns once uvicorn listens (PortalStartError if not)."""
         # Imported here: the web layer is large, and the stack runs without it (--no-portal).
         from portal_api.web.app import create_app  # noqa: PLC0415
+        from portal_api.web.server_thread import ServerStartError, UvicornThread  # noqa: PLC0415
         from portal_api.web.services import build_services  # noqa: PLC0415
 
         services = build_services(self.config)
@@ -172,35 +174,29 @@ class PortalServer:
         services.clock = lambda: dt.datetime.fromtimestamp(clock(), dt.UTC)
         self._services = services
         app = create_app(self.config, services=services)
-        config = uvicorn.Config(
+        # In a thread uvicorn installs no signal handlers: Ctrl-C stays the stack's.
+        server = UvicornThread(
             app,
             host=self.config.http.host,
             port=self.config.http.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
+            start_timeout_s=_START_TIMEOUT_S,
+            stop_timeout_s=10.0,
         )
-        # In a thread uvicorn installs no signal handlers: Ctrl-C stays the stack's.
-        server = uvicorn.Server(config)
         self._server = server
         services.start()
-        self._thread = threading.Thread(target=server.run, name="stack-portal", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise PortalStartError(f"the portal did not start on {self.url} (see the log)")
-            time.sleep(0.05)
+        try:
+            server.start()
+        except ServerStartError:
+            self.stop()
+            raise PortalStartError(
+                f"the portal did not start on {self.url} (see the log)"
+            ) from None
 
     def stop(self) -> None:
         """Stop serving and close the services. Idempotent."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10.0)
-            self._thread = None
-        self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
         services, self._services = self._services, None
         if services is not None:
             with contextlib.suppress(Exception):

@@ -28,6 +28,8 @@ from portal_api.domain.workdays import WorkingDays
 from portal_api.live.hub import LiveHub
 from portal_api.live.settings import hub_config
 from portal_api.notify.outbox import Outbox
+from portal_api.notify.smtp import SmtpSender
+from portal_api.notify.worker import OutboxWorker
 from portal_api.web.directory import Directory
 
 __all__ = ["Services", "build_services", "utc_now"]
@@ -47,17 +49,23 @@ class Services:
     consumption: ConsumptionService
     directory: Directory
     live: LiveHub | None
+    # Sends the outbox while the portal runs; None when [smtp] enabled = false.
+    outbox_worker: OutboxWorker | None = None
     clock: Callable[[], dt.datetime] = utc_now
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
         if self.live is not None:
             self.live.start()
+        if self.outbox_worker is not None:
+            self.outbox_worker.start()
 
     def close(self) -> None:
         """Stop the hub, close the store and the engine (last opened, first closed)."""
         if self.live is not None:
             self.live.stop()
+        if self.outbox_worker is not None:
+            self.outbox_worker.stop()
         for close in reversed(self.closers):
             close()
         self.closers.clear()
@@ -67,6 +75,7 @@ def build_services(
     config: PortalConfig,
     *,
     with_live: bool = True,
+    with_outbox: bool = True,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> Services:
     """Open everything ``config`` names; the database is migrated first.
@@ -86,6 +95,11 @@ def build_services(
         consumption=ConsumptionService(store),
         directory=Directory(sessions),
         live=LiveHub(hub_config(config.mqtt, config.live)) if with_live else None,
+        outbox_worker=(
+            OutboxWorker(SmtpSender(config.smtp, sessions, clock))
+            if with_outbox and config.smtp.enabled
+            else None
+        ),
         clock=clock,
         closers=[engine.dispose, store.close],
     )

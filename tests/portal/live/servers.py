@@ -9,53 +9,19 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-
+from portal_api.web.server_thread import UvicornThread as ServedApp
 from tests.fixtures.ports import LOOPBACK, free_port
 
 
-class UvicornThread:
-    """``with UvicornThread(app) as server:`` -> ``server.url`` serves ``app``."""
+class UvicornThread(ServedApp):
+    """``with UvicornThread(app) as server:`` -> ``server.url`` serves ``app`` on a free port."""
 
     def __init__(self, app: Any, *, start_timeout: float = 10.0) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        config = uvicorn.Config(
-            app,
-            host=LOOPBACK,
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-        self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-        self._start_timeout = start_timeout
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + self._start_timeout
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start on {self.url}")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(15)
-
-    def __enter__(self) -> UvicornThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(app, host=LOOPBACK, port=free_port(), start_timeout_s=start_timeout)
 
 
 @dataclass

@@ -9,19 +9,17 @@ on a real Mosquitto.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
 from portal_api.config import PortalConfig
 from portal_api.seed import seed_demo
 from portal_api.web.app import create_app
+from portal_api.web.server_thread import UvicornThread
 from portal_api.web.services import Services, build_services
 from tests.fixtures.ports import LOOPBACK, free_port
 
@@ -50,34 +48,22 @@ def seeded_services(
 
 @dataclass
 class PortalServer:
-    """A started uvicorn serving ``app``; ``url`` is its base URL."""
+    """``app`` served by a started uvicorn thread; ``url`` is its base URL."""
 
     app: FastAPI
     services: Services
-    port: int
-    server: uvicorn.Server
-    thread: threading.Thread
+    thread: UvicornThread
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return self.thread.url
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.stop()
 
 
 def serve(config: PortalConfig, services: Services) -> PortalServer:
     app = create_app(config, services=services)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="portal-uvicorn", daemon=True)
+    thread = UvicornThread(app, host=LOOPBACK, port=free_port(), start_timeout_s=15)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.02)
-    return PortalServer(app, services, port, server, thread)
+    return PortalServer(app, services, thread)
