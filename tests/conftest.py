@@ -240,33 +240,4 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpTestServer]:
     server.stop()
 
 
-# -- Browser (system Chromium through Playwright) ------------------------------------------
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402 - with its fixture
-
-from tests.fixtures.browser import Screenshots, launch_chromium  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """/usr/bin/chromium, headless, shared by the session (tests/fixtures/browser.py)."""
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context and page per test (no cookies shared between tests)."""
-    context = browser.new_context(locale="bg-BG", timezone_id="Europe/Sofia")
-    context.set_default_timeout(15_000)
-    new_page = context.new_page()
-    yield new_page
-    context.close()
-
-
-@pytest.fixture
-def screenshots(request: pytest.FixtureRequest) -> Screenshots:
-    """screenshots(page, name): a full-page PNG in test-artifacts/screenshots/<test>/."""
-    return Screenshots(request.config.rootpath, request.node.nodeid)
+# -- Browser: tests/browser/conftest.py (package-scoped there, see its docstring) ---------

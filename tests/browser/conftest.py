@@ -1,6 +1,13 @@
-"""The portal for the browser tests: real uvicorn, seeded SQLite, a day of meter data,
-and a live hub on a real Mosquitto with a stand-in device (tests/portal/web/livedevice.py)
-that answers the portal's live command by streaming encoded live samples.
+"""Browser fixtures and the portal for the browser tests.
+
+``browser`` is the system Chromium (tests/fixtures/browser.py), shared by the tests of
+this package only: while Playwright's sync API is open it keeps an asyncio loop marked
+running in the main thread, and every ``asyncio.run()`` of later tests (amqtt, the
+stack) would fail. ``page`` is a fresh context per test; ``screenshots`` saves PNGs.
+
+The portal: real uvicorn, seeded SQLite, a day of meter data, and a live hub on a real
+Mosquitto with a stand-in device (tests/portal/web/livedevice.py) that answers the
+portal's live command by streaming encoded live samples.
 """
 
 from __future__ import annotations
@@ -10,14 +17,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from portal_api.seed import DEMO_PASSWORD
+from tests.fixtures.browser import Screenshots, launch_chromium
 from tests.fixtures.mosquitto import MosquittoBroker
 from tests.portal.web.conftest import DAY_START, GAP, METER, NOW, SITE
 from tests.portal.web.livedevice import LiveDevice
 from tests.portal.web.meterdata import minute_records, store_history
 from tests.portal.web.server import PortalServer, portal_config, seeded_services, serve
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """/usr/bin/chromium, headless."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page per test (no cookies shared between tests)."""
+    context = browser.new_context(locale="bg-BG", timezone_id="Europe/Sofia")
+    context.set_default_timeout(15_000)
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    """screenshots(page, name): a full-page PNG in test-artifacts/screenshots/<test>/."""
+    return Screenshots(request.config.rootpath, request.node.nodeid)
 
 
 @dataclass
