@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 PORT_TRIES = 20
+LIVE_MINUTES = 5
 SECRET_FILE = "portal-secret-key"
 _START_TIMEOUT_S = 30.0
 
@@ -80,7 +81,7 @@ def secret_key_file(state_dir: Path) -> Path:
 
 
 def portal_settings(
-    settings: StackSettings, state_dir: Path, broker: BrokerAccess, port: int
+    settings: StackSettings, state_dir: Path, broker: BrokerAccess, port: int, speed: float = 1.0
 ) -> dict[str, str]:
     """The portal's ``MYENERGY_PORTAL_*`` settings for the stack."""
     host = settings.portal.host
@@ -106,6 +107,11 @@ def portal_settings(
         # No mail server on a demo machine: mail waits in the outbox
         # (`myenergy-portal outbox send` delivers it once one is configured).
         "MYENERGY_PORTAL_SMTP_ENABLED": "false",
+        # A device's live window is LIVE_MINUTES of its (simulated) time, which passes
+        # ``speed`` times faster than the hub's real-time renewals: renew at half of it
+        # in real time (a slower clock only makes the window last longer).
+        "MYENERGY_PORTAL_LIVE_MINUTES": str(LIVE_MINUTES),
+        "MYENERGY_PORTAL_LIVE_RENEW_S": f"{LIVE_MINUTES * 60 / 2 / max(speed, 1.0):g}",
         "MYENERGY_PORTAL_SECURITY_SECRET_KEY_FILE": str(secret_key_file(state_dir)),
         # Plain http on loopback: a Secure cookie would never come back.
         "MYENERGY_PORTAL_SECURITY_COOKIE_SECURE": "false",
@@ -128,11 +134,12 @@ def prepare_portal(
     *,
     installed_at: dt.datetime,
     now: dt.datetime,
+    speed: float = 1.0,
     extra_env: Mapping[str, str] | None = None,
 ) -> tuple[PortalConfig, SeedResult]:
     """The portal's validated settings on a free port; its database migrated and seeded."""
     port = free_port(settings.portal.host, settings.portal.port)
-    env = portal_settings(settings, state_dir, broker, port)
+    env = portal_settings(settings, state_dir, broker, port, speed)
     env.update(extra_env or {})
     config = load_config(None, env)
     migrate(config.database.url)
@@ -169,7 +176,8 @@ class PortalServer:
         from portal_api.web.server_thread import ServerStartError, UvicornThread  # noqa: PLC0415
         from portal_api.web.services import build_services  # noqa: PLC0415
 
-        services = build_services(self.config)
+        # Live commands carry an expiry in the devices' (simulated) time.
+        services = build_services(self.config, device_clock=self._clock)
         clock = self._clock
         services.clock = lambda: dt.datetime.fromtimestamp(clock(), dt.UTC)
         self._services = services

@@ -415,7 +415,12 @@ class Stack:
         now = dt.datetime.fromtimestamp(self.load_start, dt.UTC)
         try:
             config, _ = prepare_portal(
-                settings, self.state_dir, access, installed_at=self._installed_at(), now=now
+                settings,
+                self.state_dir,
+                access,
+                installed_at=self._installed_at(),
+                now=now,
+                speed=self.options.speed,
             )
             self.portal = PortalServer(config, lambda: self.clock.now())  # noqa: PLW0108
             self.portal.start()

@@ -11,6 +11,7 @@ builds the services also closes them.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,10 +78,13 @@ def build_services(
     with_live: bool = True,
     with_outbox: bool = True,
     clock: Callable[[], dt.datetime] = utc_now,
+    device_clock: Callable[[], float] = time.time,
 ) -> Services:
     """Open everything ``config`` names; the database is migrated first.
 
     ``clock`` (aware UTC) is every service's "now": tests pass a fixed one.
+    ``device_clock`` (UTC unix seconds) is the devices' time, which the expiry of a
+    live command is written in: the stack's simulated clock runs ahead of ours.
     """
     migrate(config.database.url)
     engine: Engine = make_engine(config.database.url)
@@ -94,7 +98,9 @@ def build_services(
         accounts=accounts,
         consumption=ConsumptionService(store),
         directory=Directory(sessions),
-        live=LiveHub(hub_config(config.mqtt, config.live)) if with_live else None,
+        live=(
+            LiveHub(hub_config(config.mqtt, config.live), clock=device_clock) if with_live else None
+        ),
         outbox_worker=(
             OutboxWorker(SmtpSender(config.smtp, sessions, clock))
             if with_outbox and config.smtp.enabled
