@@ -3,43 +3,32 @@
 Configured in code, so no alembic.ini is needed at run time: `Registry.open()`
 calls `upgrade()` at every start (migrations are code, applied at start).
 Developers use ingest/alembic.ini for `alembic revision --autogenerate`.
+The plumbing is shared with the portal's history (ingest/alembic_support.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.engine import Connection, Engine
+from ingest.alembic_support import MigrationHistory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Its own version table, so other components (portal_api) can keep their own
 # Alembic history in the same PostgreSQL database.
 VERSION_TABLE = "ingest_alembic_version"
+HISTORY = MigrationHistory(MIGRATIONS_DIR, VERSION_TABLE)
 
+alembic_config = HISTORY.config
+upgrade = HISTORY.upgrade
+current_revision = HISTORY.current_revision
+head_revision = HISTORY.head_revision
 
-def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
-    """An Alembic Config for ingest's migrations, bound to a connection or a URL."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if url is not None:
-        # ConfigParser interpolation: a literal '%' in a URL (escaped password) must be doubled
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` in one transaction (PostgreSQL: DDL is transactional)."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415  (rarely used)
-
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+__all__ = [
+    "HISTORY",
+    "MIGRATIONS_DIR",
+    "VERSION_TABLE",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]

@@ -4,41 +4,27 @@ Configured in code, so no alembic.ini is needed at run time: the portal calls
 ``migrate(url)`` at every start (migrations are code, applied at start).
 Developers use portal_api/alembic.ini for ``alembic revision --autogenerate``.
 The version table is ``portal_alembic_version``: ingest keeps its own history
-(``ingest_alembic_version``) and both may share one PostgreSQL database.
+(``ingest_alembic_version``) and both may share one PostgreSQL database. The
+plumbing is ingest's (ingest/alembic_support.py), shared by both histories.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL
 
+from ingest.alembic_support import MigrationHistory
 from portal_api.db.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "portal_alembic_version"
+HISTORY = MigrationHistory(MIGRATIONS_DIR, VERSION_TABLE)
 
-
-def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
-    """An Alembic Config for the portal's migrations, bound to a connection or a URL."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if url is not None:
-        # ConfigParser interpolation: a literal '%' in a URL (escaped password) must be doubled
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` in one transaction (PostgreSQL: DDL is transactional)."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+alembic_config = HISTORY.config
+upgrade = HISTORY.upgrade
+current_revision = HISTORY.current_revision
+head_revision = HISTORY.head_revision
 
 
 def migrate(url: str | URL) -> None:
@@ -50,17 +36,8 @@ def migrate(url: str | URL) -> None:
         engine.dispose()
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
-
-
 __all__ = [
+    "HISTORY",
     "MIGRATIONS_DIR",
     "VERSION_TABLE",
     "alembic_config",
