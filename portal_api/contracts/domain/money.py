@@ -1,0 +1,33 @@
+"""Money of the contract engine: euro, ``Decimal``, cents rounded half-up.
+
+Bulgaria uses the euro since 2026-01-01 (1 EUR = 1.95583 BGN, fixed). Amounts are
+kept exact while computed and rounded to the cent once, where the General Terms
+or an invoice fix an amount (a fee, a penalty, the interest of a period).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = ["BGN_PER_EUR", "CENT", "ZERO", "cents", "eur", "to_bgn"]
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+BGN_PER_EUR = Decimal("1.95583")
+
+
+def cents(amount: Decimal) -> Decimal:
+    """``amount`` rounded to the cent, half-up (0.005 -> 0.01)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def eur(value: object) -> Decimal:
+    """An exact euro amount from text, an integer or a Decimal (never from a float)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise TypeError(f"money from {type(value).__name__} may lose cents: pass str or Decimal")
+    return Decimal(value)
+
+
+def to_bgn(amount_eur: Decimal) -> Decimal:
+    """The BGN equivalent shown beside euro amounts during dual display."""
+    return cents(amount_eur * BGN_PER_EUR)
