@@ -1,0 +1,1 @@
+"""Tests of the contract engine of the General Terms (issue 5)."""
