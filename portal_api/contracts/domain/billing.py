@@ -7,7 +7,8 @@ payment term ends on the next working day (docs/contract-rules.md, "4.3").
 
 2.3 / 4.3 first month: the subscription starts with the month after the month
 in which the customer received the credentials (first contract, 2.3a), or after
-the month in which the previous contract expired (renewal, 2.3b). The days of the
+the month in which the previous contract expired (renewal, 2.3b); the rule is
+``term.subscription_start`` / ``term.renewal_start``. The days of the
 month in which the credentials were given are free; the first fee is due for the
 next month. Months added to the term as compensation (5.1, 5.2: "one free
 additional month") come after the paid months and carry no invoice.
@@ -24,10 +25,12 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from portal_api.contracts.domain.contract import SUBSCRIPTION_PERIODS
+from portal_api.contracts.domain.dates import add_months, next_working_day_if_off
 from portal_api.contracts.domain.decision import Decision, RuleError
 from portal_api.contracts.domain.interest import RateTable, statutory_interest
 from portal_api.contracts.domain.money import ZERO, cents
-from portal_api.contracts.domain.prices import SUBSCRIPTION_PERIODS
+from portal_api.contracts.domain.term import renewal_start, subscription_end, subscription_start
 from portal_api.domain.workdays import WorkingDays
 
 __all__ = [
@@ -41,16 +44,15 @@ __all__ = [
     "PaymentResult",
     "due_date",
     "invoice_schedule",
-    "subscription_start",
 ]
 
 DUE_DAY = 10
 _ONE_DAY = dt.timedelta(days=1)
 
 
-def _add_months(first: dt.date, months: int) -> dt.date:
-    index = first.year * 12 + first.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+def _nominal_due(month: dt.date) -> dt.date:
+    """3.1a / 4.3: the 10th of the month, before any move to a working day."""
+    return month.replace(day=DUE_DAY)
 
 
 def _month_key(first: dt.date) -> str:
@@ -87,31 +89,18 @@ class ContractTerms:
             raise RuleError("free months cannot be negative")
 
 
-def subscription_start(terms: ContractTerms) -> Decision[dt.date]:
-    """2.3 / 4.3: the first day of the month after the credentials or the previous contract."""
+def _subscription_start(terms: ContractTerms) -> dt.date:
+    """2.3 (:mod:`term`): the first month of the subscription, the first one invoiced (4.3)."""
     if terms.credentials_given is not None:
-        event, clause = terms.credentials_given, "2.3a"
-        bg = f"Достъпът е получен на {event.isoformat()}; дните до края на месеца са без такса"
-        en = f"Credentials received on {event.isoformat()}; the rest of that month is free"
-    else:
-        assert terms.previous_contract_end is not None
-        event, clause = terms.previous_contract_end, "2.3b"
-        bg = f"Предходният договор изтича на {event.isoformat()}"
-        en = f"The previous contract expires on {event.isoformat()}"
-    start = _add_months(dt.date(event.year, event.month, 1), 1)
-    return Decision(
-        value=start,
-        clause=clause,
-        reason_bg=f"{bg}: абонаментът започва от {_month_key(start)}.",
-        reason_en=f"{en}: the subscription starts with {_month_key(start)}.",
-        numbers={"event": event, "start": start, "period_months": terms.period_months},
-    )
+        return subscription_start(terms.credentials_given).value
+    assert terms.previous_contract_end is not None
+    return renewal_start(terms.previous_contract_end).value
 
 
 def due_date(month: dt.date, calendar: WorkingDays) -> Decision[dt.date]:
     """3.1a / 4.3: the fee of ``month`` is due by its 10th, or the next working day after it."""
-    nominal = dt.date(month.year, month.month, DUE_DAY)
-    due = nominal if calendar.is_working_day(nominal) else calendar.next_working_day(nominal)
+    nominal = _nominal_due(month)
+    due = next_working_day_if_off(nominal, calendar)
     moved = due != nominal
     return Decision(
         value=due,
@@ -159,10 +148,10 @@ def invoice_schedule(
     months spent suspended are invoiced too (4.4); free compensation months, added
     after the paid ones, are not.
     """
-    start = subscription_start(terms).value
+    start = _subscription_start(terms)
     invoices: list[Invoice] = []
     for i in range(terms.period_months):
-        month = _add_months(start, i)
+        month = add_months(start, i)
         if month > until:
             break
         due = due_date(month, calendar).value
@@ -172,12 +161,12 @@ def invoice_schedule(
                 contract_id=terms.contract_id,
                 month=month,
                 amount=cents(terms.monthly_fee),
-                nominal_due=dt.date(month.year, month.month, DUE_DAY),
+                nominal_due=_nominal_due(month),
                 due=due,
             )
         )
-    last_paid = _add_months(start, terms.period_months - 1)
-    end = _add_months(start, terms.period_months + terms.free_months) - _ONE_DAY
+    last_paid = add_months(start, terms.period_months - 1)
+    end = subscription_end(start, terms.period_months, terms.free_months).value
     total = cents(sum((inv.amount for inv in invoices), ZERO))
     return Decision(
         value=tuple(invoices),

@@ -25,7 +25,7 @@ from enum import StrEnum
 from portal_api.contracts.domain.decision import RuleError
 
 __all__ = [
-    "PERIODS_MONTHS",
+    "SUBSCRIPTION_PERIODS",
     "Contract",
     "ContractState",
     "CustomerKind",
@@ -34,7 +34,7 @@ __all__ = [
     "VoltageLevel",
 ]
 
-PERIODS_MONTHS = (12, 24)  # 2.2
+SUBSCRIPTION_PERIODS = (12, 24)  # 2.2: the subscription period in months
 
 
 class CustomerKind(StrEnum):
@@ -79,14 +79,18 @@ STATE_BG: dict[ContractState, str] = {
 class TerminationGround(StrEnum):
     """Why a contract ends (7.1 to 7.5); the value is the clause that gives the right.
 
-    7.1c (1.5, installation impossible) is not a ground here: it is the
-    ``impossible`` event of the life cycle, which needs a statement of findings.
-    Change of ownership or use of only SOME sites (7.1h, second sentence) does not
-    end the contract: it continues for the other sites with a reduced fee.
+    The one list of grounds: the life cycle (``lifecycle``) and the money of the
+    end (``termination`` and the modules beside it) both use it. 7.1c (1.5,
+    installation impossible) is the life cycle's ``impossible`` event, which needs
+    a statement of findings (Appendix 3); ``Terminate(IMPOSSIBLE_INSTALLATION)``
+    is that event. Change of ownership or use of only SOME sites (7.1h, second
+    sentence) does not end the contract: it continues for the other sites with a
+    reduced fee.
     """
 
     TERM_EXPIRED = "7.1a"
     MUTUAL_CONSENT = "7.1b"
+    IMPOSSIBLE_INSTALLATION = "7.1c"
     FORCE_MAJEURE = "7.1d"
     STATE_ACT = "7.1e"
     DEATH_OR_INCAPACITY = "7.1f"
@@ -146,7 +150,7 @@ class Contract:
     dismantled_on: dt.date | None = None
 
     def __post_init__(self) -> None:
-        if self.period_months not in PERIODS_MONTHS:
+        if self.period_months not in SUBSCRIPTION_PERIODS:
             raise RuleError(f"2.2: the period is 12 or 24 months, got {self.period_months}")
         if not self.sites:
             raise RuleError("1.1: a contract names at least one site")

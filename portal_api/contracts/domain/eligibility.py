@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from portal_api.contracts.domain.dates import add_months
 from portal_api.contracts.domain.decision import Decision, Number, RuleError
 from portal_api.contracts.domain.money import ZERO
-from portal_api.contracts.domain.term import add_months
 
 __all__ = ["Applicant", "Refusal", "SupplyContract", "check_eligibility", "supply_window_end"]
 

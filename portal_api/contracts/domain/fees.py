@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from portal_api.contracts.domain.contract import SUBSCRIPTION_PERIODS
 from portal_api.contracts.domain.decision import Decision, RuleError
 from portal_api.contracts.domain.money import ZERO, cents
-from portal_api.contracts.domain.prices import SUBSCRIPTION_PERIODS, PriceList, VoltageLevel
+from portal_api.contracts.domain.prices import PriceList, VoltageLevel
 
 __all__ = ["FeeBreakdown", "FeeSite", "SiteFee", "fee_part", "monthly_fee"]
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from portal_api.contracts.domain.contract import CustomerKind, Site, VoltageLevel
+from portal_api.contracts.domain.dates import next_working_day_if_off
 from portal_api.contracts.domain.decision import Decision, Number, RuleError
 from portal_api.contracts.domain.money import ZERO
-from portal_api.contracts.domain.term import next_working_day_if_off
 from portal_api.domain.workdays import WorkingDays
 
 __all__ = [

@@ -201,6 +201,23 @@ def _refuse(contract: Contract, clause: str, bg: str, en: str, **numbers: Number
     )
 
 
+def _before_signing(
+    contract: Contract, clause: str, on: dt.date, what_bg: str, what_en: str, **numbers: Number
+) -> Decision[S] | None:
+    """2.1: nothing happens to a contract before it is signed (it is in force from then)."""
+    if contract.signed_on is None or on >= contract.signed_on:
+        return None
+    return _refuse(
+        contract,
+        clause,
+        f"Датата на {what_bg} е преди подписването на договора.",
+        f"The {what_en} is dated before the contract was signed.",
+        **numbers,
+        on=on,
+        signed_on=contract.signed_on,
+    )
+
+
 def transition(contract: Contract, event: Event | Terminate, on: dt.date) -> Decision[S]:
     """The state ``contract`` enters on ``on`` through ``event``, or why it may not."""
     if isinstance(event, Terminate):
@@ -222,16 +239,9 @@ def transition(contract: Contract, event: Event | Terminate, on: dt.date) -> Dec
             "No equipment was installed under this contract: nothing to dismantle.",
             event=event.value,
         )
-    if contract.signed_on is not None and on < contract.signed_on:
-        return _refuse(
-            contract,
-            clause,
-            "Датата на събитието е преди подписването на договора.",
-            "The event is dated before the contract was signed.",
-            event=event.value,
-            on=on,
-            signed_on=contract.signed_on,
-        )
+    early = _before_signing(contract, clause, on, "събитието", "event", event=event.value)
+    if early is not None:
+        return early
     return Decision(
         value=target,
         clause=clause,
@@ -242,6 +252,8 @@ def transition(contract: Contract, event: Event | Terminate, on: dt.date) -> Dec
 
 
 def _terminate(contract: Contract, ground: TerminationGround, on: dt.date) -> Decision[S]:
+    if ground is G.IMPOSSIBLE_INSTALLATION:  # 7.1c is 1.5: the statement-of-findings event
+        return transition(contract, Event.IMPOSSIBLE, on)
     sources, bg, en, penalty = _GROUNDS[ground]
     clause = ground.value
     if contract.state not in sources:
@@ -253,16 +265,9 @@ def _terminate(contract: Contract, ground: TerminationGround, on: dt.date) -> De
             f"Termination for '{en}' is not allowed while the contract is {contract.state.value}.",
             ground=clause,
         )
-    if contract.signed_on is not None and on < contract.signed_on:
-        return _refuse(
-            contract,
-            clause,
-            "Датата на прекратяване е преди подписването на договора.",
-            "The termination is dated before the contract was signed.",
-            ground=clause,
-            on=on,
-            signed_on=contract.signed_on,
-        )
+    early = _before_signing(contract, clause, on, "прекратяване", "termination", ground=clause)
+    if early is not None:
+        return early
     kind = contract.customer_kind
     if ground is G.DEATH_OR_INCAPACITY and kind is CustomerKind.LEGAL_ENTITY:
         return _refuse(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["BGN_PER_EUR", "CENT", "ZERO", "cents", "eur", "to_bgn"]
+from portal_api.contracts.domain.decision import RuleError
+
+__all__ = ["BGN_PER_EUR", "CENT", "ZERO", "cents", "eur", "non_negative", "to_bgn"]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -26,6 +28,14 @@ def eur(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise TypeError(f"money from {type(value).__name__} may lose cents: pass str or Decimal")
     return Decimal(value)
+
+
+def non_negative(what: str, value: Decimal) -> Decimal:
+    """``value`` itself when it is a finite, non-negative ``Decimal``; else ``RuleError``
+    (a fee, a price or a cost a rule cannot judge)."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise RuleError(f"{what} is a non-negative Decimal amount, got {value!r}")
+    return value
 
 
 def to_bgn(amount_eur: Decimal) -> Decimal:

@@ -26,9 +26,10 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+from portal_api.contracts.domain.dates import next_working_day_if_off
 from portal_api.contracts.domain.decision import Decision, RuleError
 from portal_api.contracts.domain.fees import FeeBreakdown
-from portal_api.contracts.domain.money import ZERO, cents
+from portal_api.contracts.domain.money import ZERO, cents, non_negative
 from portal_api.domain.workdays import WorkingDays
 
 __all__ = [
@@ -49,20 +50,14 @@ _B_GROUNDS = {
 }
 
 
-def _amount(what: str, value: Decimal) -> Decimal:
-    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-        raise RuleError(f"{what} is a non-negative Decimal amount, got {value!r}")
-    return value
-
-
 def equipment_damage_penalty(
     equipment_value: Decimal, replacement_costs: Decimal, ground: str = "5.3"
 ) -> Decision[Decimal]:
     """8.1a: 200 % of the damaged equipment's value plus all replacement costs (1.4.3, 5.3)."""
     if ground not in ("1.4.3", "5.3"):
         raise RuleError(f"8.1a applies in the cases of 1.4.3 and 5.3, not {ground}")
-    value = _amount("the equipment value", equipment_value)
-    costs = _amount("the replacement costs", replacement_costs)
+    value = non_negative("the equipment value", equipment_value)
+    costs = non_negative("the replacement costs", replacement_costs)
     penalty = cents(TWO * value + costs)
     return Decision(
         value=penalty,
@@ -87,7 +82,7 @@ def equipment_damage_penalty(
 
 def termination_penalty(monthly_fee: Decimal, ground: str) -> Decision[Decimal]:
     """8.1b: two monthly fees when the contract ends under 4.4 or 7.2; nothing otherwise."""
-    fee = _amount("the monthly fee", monthly_fee)
+    fee = non_negative("the monthly fee", monthly_fee)
     if ground not in _B_GROUNDS:
         return Decision(
             value=ZERO,
@@ -180,7 +175,7 @@ def dismantling_access_deadline(request_sent_on: dt.date, calendar: WorkingDays)
     working day moves to the next working day (docs/contract-rules.md, "8.1d").
     """
     last = request_sent_on + dt.timedelta(days=DISMANTLING_ACCESS_DAYS)
-    return last if calendar.is_working_day(last) else calendar.next_working_day(last)
+    return next_working_day_if_off(last, calendar)
 
 
 def no_dismantling_access_penalty(
@@ -191,7 +186,7 @@ def no_dismantling_access_penalty(
     access_given_on: dt.date | None = None,
 ) -> Decision[Decimal]:
     """8.1d: 200 % of the equipment value if access for dismantling came too late or never."""
-    value = _amount("the equipment value", equipment_value)
+    value = non_negative("the equipment value", equipment_value)
     deadline = dismantling_access_deadline(request_sent_on, calendar)
     numbers: dict[str, Decimal | int | dt.date | str | bool | None] = {
         "request_sent_on": request_sent_on,
@@ -240,7 +235,7 @@ def no_dismantling_access_penalty(
 
 def company_termination_penalty(monthly_fee: Decimal) -> Decision[Decimal]:
     """8.2: the company owes the customer two monthly fees when it terminates early (7.3)."""
-    fee = _amount("the monthly fee", monthly_fee)
+    fee = non_negative("the monthly fee", monthly_fee)
     penalty = cents(TWO * fee)
     return Decision(
         value=penalty,

@@ -22,19 +22,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from portal_api.contracts.domain.contract import VoltageLevel  # LV/MV/HV: НН/СН/ВН
+from portal_api.contracts.domain.contract import (  # LV/MV/HV: НН/СН/ВН
+    SUBSCRIPTION_PERIODS,
+    VoltageLevel,
+)
 from portal_api.contracts.domain.decision import Decision, RuleError
 from portal_api.contracts.domain.money import CENT
 
 __all__ = [
-    "SUBSCRIPTION_PERIODS",
     "PriceBook",
     "PriceList",
     "VoltageLevel",
     "contract_prices",
 ]
-
-SUBSCRIPTION_PERIODS = (12, 24)  # months (2.2)
 
 
 def _check_price(what: str, price: Decimal) -> None:

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from portal_api.contracts.domain.dates import SOFIA, UTC
 from portal_api.contracts.domain.decision import Decision, Number, RuleError
 
 __all__ = [
@@ -53,8 +53,6 @@ __all__ = [
     "parse_operator_csv",
 ]
 
-SOFIA = ZoneInfo("Europe/Sofia")
-UTC = dt.UTC
 TOLERANCE = Decimal("0.05")  # 6.5: +/-5 %
 DEFAULT_MIN_COMPLETENESS = Decimal("0.99")
 COLUMNS = ("metering_point", "period_start", "period_end", "kwh")

@@ -20,22 +20,23 @@ Readings (docs/contract-rules.md):
 
 from __future__ import annotations
 
-import calendar as _calendar
 import datetime as dt
 
-from portal_api.contracts.domain.contract import PERIODS_MONTHS
+from portal_api.contracts.domain.contract import SUBSCRIPTION_PERIODS
+from portal_api.contracts.domain.dates import (
+    add_months,
+    first_of_next_month,
+    next_working_day_if_off,
+)
 from portal_api.contracts.domain.decision import Decision, Number, RuleError
 from portal_api.domain.workdays import WorkingDays
 
 __all__ = [
     "CREDENTIALS_DAYS",
     "EXPIRY_NOTICE_DAYS",
-    "add_months",
     "check_expiry_notice",
     "credentials_due",
-    "first_of_next_month",
     "latest_expiry_notice",
-    "next_working_day_if_off",
     "renewal_start",
     "subscription_end",
     "subscription_start",
@@ -43,24 +44,6 @@ __all__ = [
 
 CREDENTIALS_DAYS = 14  # 1.6
 EXPIRY_NOTICE_DAYS = 14  # 2.5
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The corresponding day ``months`` later; the month's last day when it has no
-    such day (ЗЗД art. 72(2): 31 Jan + 1 month -> 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month0 = divmod(index, 12)
-    last = _calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last))
-
-
-def first_of_next_month(day: dt.date) -> dt.date:
-    return add_months(day.replace(day=1), 1)
-
-
-def next_working_day_if_off(day: dt.date, calendar: WorkingDays) -> dt.date:
-    """ЗЗД art. 72(3): a term ending on a non-working day ends on the next working day."""
-    return day if calendar.is_working_day(day) else calendar.next_working_day(day)
 
 
 def credentials_due(
@@ -132,12 +115,13 @@ def subscription_start(credentials_received_on: dt.date) -> Decision[dt.date]:
     )
 
 
-def renewal_start(previous_end: dt.date, new_signed_on: dt.date) -> Decision[dt.date]:
+def renewal_start(previous_end: dt.date, new_signed_on: dt.date | None = None) -> Decision[dt.date]:
     """2.3b, 2.4: a new contract continuing the previous one starts the month after it expired.
 
     If the new contract is signed only after the previous one expired, the service
     stopped in between (7.6): 2.3b does not reach back, the new contract starts as
     a first one (2.3a, the month after new credentials) and the Decision is refused.
+    ``new_signed_on`` None: the caller already holds a renewal signed in time (billing).
     """
     start = first_of_next_month(previous_end)
     numbers: dict[str, Number] = {
@@ -145,7 +129,7 @@ def renewal_start(previous_end: dt.date, new_signed_on: dt.date) -> Decision[dt.
         "new_signed_on": new_signed_on,
         "start": start,
     }
-    if new_signed_on > previous_end:
+    if new_signed_on is not None and new_signed_on > previous_end:
         return Decision(
             value=start,
             clause="2.3b",
@@ -179,7 +163,7 @@ def subscription_end(start: dt.date, period_months: int, free_months: int = 0) -
     """2.2: the last day of the subscription; 5.1/5.2 free months lengthen it."""
     if start.day != 1:
         raise RuleError(f"2.3: a subscription starts on the first of a month, got {start}")
-    if period_months not in PERIODS_MONTHS:
+    if period_months not in SUBSCRIPTION_PERIODS:
         raise RuleError(f"2.2: the period is 12 or 24 months, got {period_months}")
     if free_months < 0:
         raise RuleError(f"5.x: free months cannot be negative, got {free_months}")

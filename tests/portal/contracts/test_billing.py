@@ -16,10 +16,10 @@ from portal_api.contracts.domain.billing import (
     Payment,
     due_date,
     invoice_schedule,
-    subscription_start,
 )
 from portal_api.contracts.domain.decision import RuleError
 from portal_api.contracts.domain.interest import RateTable
+from portal_api.contracts.domain.term import renewal_start, subscription_start
 from portal_api.domain.workdays import WorkingDays
 
 D = dt.date
@@ -27,20 +27,15 @@ FEE = Decimal("101.55")
 RATES = RateTable([(D(2026, 1, 1), Decimal("10.15")), (D(2026, 7, 1), Decimal("9.90"))])
 
 
-@pytest.fixture(scope="module")
-def days() -> WorkingDays:
-    return WorkingDays()
-
-
 def first_contract(credentials: dt.date, months: int = 12, free: int = 0) -> ContractTerms:
     return ContractTerms("C-1", FEE, months, credentials_given=credentials, free_months=free)
 
 
-def test_clause_2_3a_4_3_first_month_free_credentials_on_dst_day(days: WorkingDays) -> None:
+def test_clause_2_3a_4_3_first_month_free_credentials_on_dst_day(cal: WorkingDays) -> None:
     # credentials on 2026-03-29 (the 23-hour DST day): the rest of March is free
-    start = subscription_start(first_contract(D(2026, 3, 29)))
+    start = subscription_start(D(2026, 3, 29))
     assert (start.value, start.clause) == (D(2026, 4, 1), "2.3a")
-    invoices = invoice_schedule(first_contract(D(2026, 3, 29)), D(2026, 4, 30), days).value
+    invoices = invoice_schedule(first_contract(D(2026, 3, 29)), D(2026, 4, 30), cal).value
     assert len(invoices) == 1
     april = invoices[0]
     assert (april.invoice_id, april.month, april.amount) == ("C-1-2026-04", D(2026, 4, 1), FEE)
@@ -58,18 +53,19 @@ def test_clause_2_3a_4_3_first_month_free_credentials_on_dst_day(days: WorkingDa
     ],
 )
 def test_clause_4_3_first_fee_is_for_the_month_after_the_credentials(
-    credentials: dt.date, start: dt.date
+    credentials: dt.date, start: dt.date, cal: WorkingDays
 ) -> None:
-    assert subscription_start(first_contract(credentials)).value == start
+    assert subscription_start(credentials).value == start
+    assert invoice_schedule(first_contract(credentials), start, cal).value[0].month == start
 
 
 def test_clause_2_3b_renewal_starts_the_month_after_the_previous_contract(
-    days: WorkingDays,
+    cal: WorkingDays,
 ) -> None:
     terms = ContractTerms("C-2", FEE, 24, previous_contract_end=D(2026, 12, 31))
-    decision = subscription_start(terms)
+    decision = renewal_start(D(2026, 12, 31), D(2026, 12, 28))
     assert (decision.value, decision.clause) == (D(2027, 1, 1), "2.3b")
-    first = invoice_schedule(terms, D(2027, 1, 1), days).value[0]
+    first = invoice_schedule(terms, D(2027, 1, 1), cal).value[0]
     assert first.due == D(2027, 1, 11)  # 10 January 2027 is a Sunday
 
 
@@ -85,19 +81,19 @@ def test_clause_2_3b_renewal_starts_the_month_after_the_previous_contract(
     ],
 )
 def test_clause_3_1a_4_3_due_by_the_10th_or_the_next_working_day(
-    days: WorkingDays, month: dt.date, due: dt.date
+    cal: WorkingDays, month: dt.date, due: dt.date
 ) -> None:
-    decision = due_date(month, days)
+    decision = due_date(month, cal)
     assert decision.value == due
     assert decision.clause == "4.3"
     assert decision.numbers["moved"] is (due.day != 10)
 
 
 def test_clause_4_3_one_invoice_per_month_of_the_term_free_months_not_invoiced(
-    days: WorkingDays,
+    cal: WorkingDays,
 ) -> None:
     terms = first_contract(D(2028, 1, 15), months=12, free=1)
-    decision = invoice_schedule(terms, D(2030, 1, 1), days)
+    decision = invoice_schedule(terms, D(2030, 1, 1), cal)
     invoices = decision.value
     assert [i.month for i in invoices][:2] == [D(2028, 2, 1), D(2028, 3, 1)]
     assert len(invoices) == 12
@@ -106,7 +102,7 @@ def test_clause_4_3_one_invoice_per_month_of_the_term_free_months_not_invoiced(
     assert decision.numbers["end"] == D(2029, 2, 28)  # one free month after the 12 paid
     assert decision.numbers["total"] == Decimal("1218.60")
     # only the months begun by `until` are invoiced
-    assert len(invoice_schedule(terms, D(2028, 3, 31), days).value) == 2
+    assert len(invoice_schedule(terms, D(2028, 3, 31), cal).value) == 2
 
 
 def test_clause_2_3_start_needs_exactly_one_event() -> None:

@@ -9,24 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal_api.contracts.domain.contract import Site, VoltageLevel
+from portal_api.contracts.domain.contract import SUBSCRIPTION_PERIODS, Site, VoltageLevel
 from portal_api.contracts.domain.decision import RuleError
 from portal_api.contracts.domain.fees import fee_part, monthly_fee
-from portal_api.contracts.domain.prices import SUBSCRIPTION_PERIODS, PriceList
+from portal_api.contracts.domain.prices import PriceList
+from tests.portal.contracts.samples import LV, MV, PRICES
 
-LV, MV, HV = VoltageLevel.LV, VoltageLevel.MV, VoltageLevel.HV
-PRICES = PriceList(
-    effective_from=dt.date(2026, 1, 1),
-    items={
-        (LV, 12): Decimal("19.90"),
-        (LV, 24): Decimal("17.90"),
-        (MV, 12): Decimal("39.90"),
-        (MV, 24): Decimal("35.90"),
-        (HV, 12): Decimal("59.90"),
-        (HV, 24): Decimal("54.90"),
-    },
-    additional_device=Decimal("9.95"),
-)
 SITES = [Site("A", LV, 1), Site("B", LV, 3), Site("C", MV, 2)]
 
 

@@ -40,11 +40,6 @@ RATES = RateTable(
 )
 
 
-@pytest.fixture(scope="module")
-def days() -> WorkingDays:
-    return WorkingDays()
-
-
 def test_clause_4_4_interest_across_half_years() -> None:
     # due 10 June 2026, paid 20 July: 11..30 June = 20 days at 10.15 %, 1..20 July = 20 at 9.90 %
     decision = late_interest(Decimal("1234.56"), D(2026, 6, 10), D(2026, 7, 20), RATES)
@@ -55,14 +50,14 @@ def test_clause_4_4_interest_across_half_years() -> None:
 
 
 def test_clause_4_4_interest_across_the_change_from_bnb_to_ecb_reference() -> None:
-    # 11..31 Dec 2025 (21 days) at BNB + 10 = 11.81 %, 1..12 Jan 2026 (12 days) at ECB + 8
+    # 11..31 Dec 2025 (21 cal) at BNB + 10 = 11.81 %, 1..12 Jan 2026 (12 cal) at ECB + 8
     decision = late_interest(Decimal("500.00"), D(2025, 12, 10), D(2026, 1, 12), RATES)
     assert decision.value == Decimal("5.14")
     assert decision.numbers["days"] == 33
 
 
 def test_clause_4_4_interest_counts_the_leap_day_and_the_payment_day() -> None:
-    # due Thu 10 Feb 2028, paid 1 March: 11..29 February (19 days) + 1 March = 20 days
+    # due Thu 10 Feb 2028, paid 1 March: 11..29 February (19 cal) + 1 March = 20 days
     decision = late_interest(Decimal("800.00"), D(2028, 2, 10), D(2028, 3, 1), RATES)
     assert decision.numbers["days"] == 20
     assert decision.value == Decimal("4.62")
@@ -133,15 +128,15 @@ def test_clause_4_4_termination_for_late_payment_carries_penalty_8_1b() -> None:
     ],
 )
 def test_clause_4_4_access_restored_within_3_working_days_of_payment(
-    days: WorkingDays, paid_on: dt.date, restore_by: dt.date
+    cal: WorkingDays, paid_on: dt.date, restore_by: dt.date
 ) -> None:
-    decision = restoration_due(paid_on, days)
+    decision = restoration_due(paid_on, cal)
     assert (decision.value, decision.clause) == (restore_by, "4.4")
 
 
-def test_clause_4_4_fees_stay_due_while_suspended(days: WorkingDays) -> None:
+def test_clause_4_4_fees_stay_due_while_suspended(cal: WorkingDays) -> None:
     terms = ContractTerms("C-1", FEE, 12, credentials_given=D(2026, 3, 29))
-    april, may = invoice_schedule(terms, D(2026, 5, 31), days).value
+    april, may = invoice_schedule(terms, D(2026, 5, 31), cal).value
     # April unpaid: suspension may start on 20 April; May is invoiced all the same
     assert late_status(april, D(2026, 4, 20)).allowed
     assert (may.amount, may.due) == (FEE, D(2026, 5, 11))  # 10 May 2026 is a Sunday
@@ -149,7 +144,7 @@ def test_clause_4_4_fees_stay_due_while_suspended(days: WorkingDays) -> None:
     ledger = Ledger().add_invoice(april).value.add_invoice(may).value
     owed = ledger.accrue(D(2026, 5, 17), RATES)
     assert sum(i.principal for i in owed.items) == Decimal("203.10")
-    # April: 15 Apr .. 17 May = 33 days; May: 12 .. 17 May = 6 days, at 10.15 %
+    # April: 15 Apr .. 17 May = 33 days; May: 12 .. 17 May = 6 cal, at 10.15 %
     assert [i.interest for i in owed.items] == [Decimal("0.94"), Decimal("0.17")]
 
 

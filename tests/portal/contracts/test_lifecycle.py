@@ -90,6 +90,17 @@ def test_clause_1_5_impossible_installation_ends_the_contract_with_nothing_to_di
     assert not transition(contract(S.ACTIVE), Event.IMPOSSIBLE, D(2026, 4, 14)).allowed
 
 
+def test_clause_7_1c_ground_is_the_impossible_event() -> None:
+    c = contract(S.SIGNED, signed_on=D(2026, 2, 27))
+    d = apply(c, Terminate(G.IMPOSSIBLE_INSTALLATION), D(2026, 3, 3))  # Liberation Day
+    assert d.allowed and d.clause == "1.5"
+    assert d.value.state is S.ENDED_INSTALLATION_IMPOSSIBLE
+    assert d.value.termination_ground is G.IMPOSSIBLE_INSTALLATION
+    assert not transition(
+        contract(S.ACTIVE), Terminate(G.IMPOSSIBLE_INSTALLATION), D(2026, 3, 3)
+    ).allowed
+
+
 def test_clause_4_4_suspension_only_from_active_and_restore_only_from_suspended() -> None:
     assert not transition(contract(S.SIGNED), Event.SUSPEND, D(2026, 1, 16)).allowed
     assert not transition(contract(S.ACTIVE), Event.RESTORE, D(2026, 1, 16)).allowed

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal_api.contracts.domain.contract import Site, VoltageLevel
+from portal_api.contracts.domain.contract import Site
 from portal_api.contracts.domain.decision import RuleError
 from portal_api.contracts.domain.fees import monthly_fee
 from portal_api.contracts.domain.penalties import (
@@ -18,29 +18,11 @@ from portal_api.contracts.domain.penalties import (
     ownership_change_penalty,
     termination_penalty,
 )
-from portal_api.contracts.domain.prices import PriceList
 from portal_api.domain.workdays import WorkingDays
+from tests.portal.contracts.samples import LV, MV, PRICES
 
 D = dt.date
-LV, MV, HV = VoltageLevel.LV, VoltageLevel.MV, VoltageLevel.HV
-PRICES = PriceList(
-    effective_from=D(2026, 1, 1),
-    items={
-        (LV, 12): Decimal("19.90"),
-        (LV, 24): Decimal("17.90"),
-        (MV, 12): Decimal("39.90"),
-        (MV, 24): Decimal("35.90"),
-        (HV, 12): Decimal("59.90"),
-        (HV, 24): Decimal("54.90"),
-    },
-    additional_device=Decimal("9.95"),
-)
 FEE = monthly_fee([Site("A", LV, 1), Site("B", LV, 3), Site("C", MV, 2)], 24, PRICES).value
-
-
-@pytest.fixture(scope="module")
-def days() -> WorkingDays:
-    return WorkingDays()
 
 
 def test_clause_8_1a_damaged_equipment_200_percent_plus_replacement_costs() -> None:
@@ -88,21 +70,37 @@ def test_clause_8_1c_no_penalty_when_the_term_has_run_out() -> None:
         ownership_change_penalty(FEE, ["Z"], D(2026, 12, 31), D(2027, 12, 31))
 
 
-def test_clause_8_1d_no_access_for_dismantling_within_14_days(days: WorkingDays) -> None:
+def test_clause_8_1d_no_access_for_dismantling_within_14_days(cal: WorkingDays) -> None:
     # request sent 10 Dec 2026: the 14th day is 24 Dec (holiday) -> the term ends Tue 29 Dec
     sent = D(2026, 12, 10)
-    assert dismantling_access_deadline(sent, days) == D(2026, 12, 29)
+    assert dismantling_access_deadline(sent, cal) == D(2026, 12, 29)
     value = Decimal("412.30")
-    in_time = no_dismantling_access_penalty(value, sent, D(2027, 1, 5), days, D(2026, 12, 29))
+    in_time = no_dismantling_access_penalty(value, sent, D(2027, 1, 5), cal, D(2026, 12, 29))
     assert (in_time.value, in_time.allowed, in_time.clause) == (Decimal("0.00"), False, "8.1d")
-    waiting = no_dismantling_access_penalty(value, sent, D(2026, 12, 29), days)
+    waiting = no_dismantling_access_penalty(value, sent, D(2026, 12, 29), cal)
     assert waiting.allowed is False
-    late = no_dismantling_access_penalty(value, sent, D(2027, 1, 5), days, D(2026, 12, 30))
+    late = no_dismantling_access_penalty(value, sent, D(2027, 1, 5), cal, D(2026, 12, 30))
     assert (late.value, late.allowed) == (Decimal("824.60"), True)
-    never = no_dismantling_access_penalty(value, sent, D(2026, 12, 30), days)
+    never = no_dismantling_access_penalty(value, sent, D(2026, 12, 30), cal)
     assert never.value == Decimal("824.60")
     # an ordinary 14th day is not moved: sent 14 Feb 2028, ends Mon 28 Feb
-    assert dismantling_access_deadline(D(2028, 2, 14), days) == D(2028, 2, 28)
+    assert dismantling_access_deadline(D(2028, 2, 14), cal) == D(2028, 2, 28)
+
+
+def test_clause_8_1d_request_of_14_december_runs_to_29_december(cal: WorkingDays) -> None:
+    # request sent 14 Dec 2026: day 14 is the 28th (off) -> access due by Tue 29 Dec
+    value, sent = Decimal("180.00"), D(2026, 12, 14)
+    waiting = no_dismantling_access_penalty(value, sent, D(2026, 12, 29), cal)
+    assert waiting.value == Decimal("0.00")
+    late = no_dismantling_access_penalty(value, sent, D(2026, 12, 30), cal)
+    assert late.value == Decimal("360.00")
+    assert late.clause == "8.1d"
+
+
+def test_clause_8_1a_half_cent_value_rounds_half_up() -> None:
+    decision = equipment_damage_penalty(Decimal("99.995"), Decimal("12.50"), ground="1.4.3")
+    assert decision.value == Decimal("212.49")  # 199.99 + 12.50
+    assert decision.clause == "8.1a"
 
 
 def test_clause_8_2_company_owes_two_monthly_fees_on_its_early_termination() -> None:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from portal_api.contracts.domain.decision import RuleError
 from portal_api.contracts.domain.term import (
-    add_months,
     check_expiry_notice,
     credentials_due,
     latest_expiry_notice,
@@ -103,21 +102,6 @@ def test_clause_2_5_expiry_notice_at_least_14_days_before() -> None:
     assert ok.allowed and ok.numbers["days_before_end"] == 14
     late = check_expiry_notice(D(2027, 12, 31), D(2027, 12, 18))
     assert not late.allowed and late.numbers["latest"] == D(2027, 12, 17)
-
-
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (D(2026, 1, 31), 1, D(2026, 2, 28)),
-        (D(2028, 1, 31), 1, D(2028, 2, 29)),
-        (D(2026, 3, 31), 1, D(2026, 4, 30)),
-        (D(2026, 12, 31), 2, D(2027, 2, 28)),
-        (D(2028, 2, 29), 12, D(2029, 2, 28)),
-        (D(2026, 5, 15), -5, D(2025, 12, 15)),
-    ],
-)
-def test_add_months_month_ends(day: dt.date, months: int, expected: dt.date) -> None:
-    assert add_months(day, months) == expected
 
 
 @given(
