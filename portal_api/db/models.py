@@ -255,3 +255,7 @@ __all__ = [
     "Site",
     "User",
 ]
+
+# The contract engine's tables (issue 5) share this metadata and its one Alembic
+# history; imported here so that `alembic check` and the migrations tests see them.
+import portal_api.contracts.db.models  # noqa: E402, F401

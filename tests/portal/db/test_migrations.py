@@ -20,6 +20,7 @@ from portal_api.db.migrate import (
     upgrade,
 )
 from portal_api.db.models import Base
+from tests.portal.contracts_db.test_contract_migrations import CONTRACT_TABLES
 
 TABLES = {
     "customers",
@@ -32,7 +33,7 @@ TABLES = {
     "credential_requests",
     "audit_log",
     "outbox",
-}
+} | CONTRACT_TABLES  # issue 5, revision 0002_contracts
 
 
 def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
@@ -40,7 +41,7 @@ def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0001_portal"
+        assert current_revision(engine) == head_revision() == "0002_contracts"
     finally:
         engine.dispose()
 
