@@ -192,6 +192,44 @@ def cmd_outbox_send(args: argparse.Namespace, config: PortalConfig) -> int:
         engine.dispose()
 
 
+def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
+    """The contract engine's day (issue 5): invoices, interest, proposals, notices."""
+    from portal_api.contracts.daily import SOFIA, BillingSettings, run_daily  # noqa: PLC0415
+    from portal_api.contracts.domain.interest import RateTable  # noqa: PLC0415
+    from portal_api.db.engine import make_engine, session_factory  # noqa: PLC0415
+    from portal_api.domain.workdays import WorkingDays  # noqa: PLC0415
+
+    if config.billing is None:
+        print("the [billing] section is required for the daily run", file=sys.stderr)
+        return 2
+    now = _now()
+    on = args.date if args.date is not None else now.astimezone(SOFIA).date()
+    section = config.billing
+    billing = BillingSettings(
+        iban=section.iban,
+        bic=section.bic,
+        bank=section.bank,
+        vat_rate=section.vat_rate,
+        dual_display_until=section.dual_display_until,
+    )
+    rates = RateTable((r.from_, r.annual_rate) for r in section.statutory_rates)
+    engine = make_engine(config.database.url)
+    try:
+        report = run_daily(
+            session_factory(engine),
+            on,
+            calendar=WorkingDays(),
+            rates=rates,
+            billing=billing,
+            now=now,
+        )
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        print(line, flush=True)
+    return 0 if not report.failed else 1
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -244,6 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     send = outbox_commands.add_parser("send", help="send the queued e-mails through SMTP")
     send.add_argument("--loop", action="store_true", help="keep sending every [smtp] poll_s")
     send.set_defaults(handler=cmd_outbox_send)
+    daily = commands.add_parser(
+        "daily", help="the contract engine's day: invoices, interest, proposals, notices"
+    )
+    daily.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day to run (default: today in Europe/Sofia); re-running a day is safe",
+    )
+    daily.set_defaults(handler=cmd_daily)
     return parser
 
 

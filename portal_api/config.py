@@ -14,12 +14,17 @@ never leaves the server (no client-side signing: sessions are random tokens).
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError
 
 from ingest.config import StoreSection, TlsConfig
 from ingest.config_loader import (
@@ -226,6 +231,40 @@ class LogSection(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class StatutoryRate(Section):
+    """One half-year of the statutory interest rate (4.4): BNB base rate + 10 points."""
+
+    from_: dt.date = Field(alias="from")
+    annual_rate: Decimal = Field(ge=0)  # percent a year: 10.15 means 10.15 %
+
+
+class BillingSection(Section):
+    """The seller's bank account on invoices (4.3), VAT and the BGN dual display period."""
+
+    iban: str = Field(min_length=15)
+    bic: str = Field(min_length=8)
+    bank: str = Field(min_length=1)
+    vat_rate: Decimal = Field(default=Decimal("0.20"), ge=0, lt=1)
+    dual_display_until: dt.date | None = None
+    statutory_rates: list[StatutoryRate] = Field(default_factory=list)
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        try:
+            return str(stdnum_iban.validate(value))
+        except ValidationError as exc:
+            raise ValueError(f"not a valid IBAN ({exc})") from exc
+
+    @field_validator("bic")
+    @classmethod
+    def _bic(cls, value: str) -> str:
+        try:
+            return str(stdnum_bic.validate(value))
+        except ValidationError as exc:
+            raise ValueError(f"not a valid BIC ({exc})") from exc
+
+
 class PortalConfig(Section):
     version: int = SCHEMA_VERSION
     http: HttpSection = Field(default_factory=HttpSection)
@@ -238,6 +277,7 @@ class PortalConfig(Section):
     # Always validated (see _security_present): the secret key has no default.
     security: SecuritySettings
     log: LogSection = Field(default_factory=LogSection)
+    billing: BillingSection | None = None  # required by ``myenergy-portal daily``
 
     @model_validator(mode="before")
     @classmethod

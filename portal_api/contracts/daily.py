@@ -1,0 +1,298 @@
+"""The contract engine's daily run (issue 5): invoices (4.3), interest (4.4), proposals
+(4.4 / 7.4) and the expiry notice (2.5), idempotent and safe to re-run for a past date.
+
+Every step writes through an idempotent repository call (one invoice per contract and
+month, one accrual per invoice and day, one proposal per contract, kind and invoice,
+one notice per contract, kind and subject; the e-mail is queued only after its notice
+is claimed), so running the job twice for one day, or for an earlier day after a
+later one, adds nothing. The invoice is dated the 1st of its month (4.3) and its PDF
+depends on the invoice only, never on the day of the run. The engine never changes a
+contract's state: suspension and termination are proposals staff confirm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal_api.contracts.db.billing_repository import BillingRepository
+from portal_api.contracts.db.enums import DecisionKind, NoticeKind
+from portal_api.contracts.db.events_repository import EventRepository
+from portal_api.contracts.db.records import ContractRecord
+from portal_api.contracts.db.repository import ContractRepository
+from portal_api.contracts.domain.billing import ContractTerms, Invoice, invoice_schedule
+from portal_api.contracts.domain.contract import ContractState
+from portal_api.contracts.domain.fees import monthly_fee
+from portal_api.contracts.domain.interest import RateTable, late_status
+from portal_api.contracts.domain.term import latest_expiry_notice, subscription_end
+from portal_api.contracts.invoice_pdf import render_invoice
+from portal_api.contracts.invoice_view import InvoiceLine, InvoiceView
+from portal_api.db.models import Customer
+from portal_api.db.models import Site as SiteRow
+from portal_api.domain.workdays import WorkingDays
+from portal_api.notify.outbox import Outbox
+
+__all__ = ["BILLED_STATES", "SOFIA", "BillingSettings", "DailyReport", "run_daily"]
+
+SOFIA = ZoneInfo("Europe/Sofia")
+BILLED_STATES = (ContractState.ACTIVE, ContractState.SUSPENDED)  # 4.4: fees stay due
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    """The seller's bank account, VAT and the BGN dual display period (configuration)."""
+
+    iban: str
+    bic: str
+    bank: str
+    vat_rate: Decimal = Decimal("0.20")
+    dual_display_until: dt.date | None = None
+
+
+@dataclass
+class DailyReport:
+    on: dt.date
+    contracts: int = 0
+    invoices: int = 0
+    accruals: int = 0
+    proposals: int = 0
+    notices: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"daily run {self.on.isoformat()}: {self.contracts} contract(s), "
+            f"{self.invoices} invoice(s), {self.accruals} accrual(s), "
+            f"{self.proposals} proposal(s), {self.notices} notice(s), {len(self.failed)} failed"
+        ]
+        out += [f"  FAILED {number}: {error}" for number, error in self.failed]
+        return out
+
+
+def _terms(record: ContractRecord) -> ContractTerms:
+    """2.3a (credentials) or 2.3b (renewal: the day before the stored start ended the old one)."""
+    contract = record.contract
+    fee = Decimal(0)  # replaced per month by the fee of the sites of that month (4.1, 7.1з)
+    if contract.credentials_given_on is not None and contract.renewal_of is None:
+        return ContractTerms(
+            contract.number,
+            fee,
+            contract.period_months,
+            contract.credentials_given_on,
+            free_months=record.free_months,
+        )
+    if contract.subscription_start is None:
+        raise ValueError("neither credentials (2.3a) nor a subscription start (2.3b) is known")
+    return ContractTerms(
+        contract.number,
+        fee,
+        contract.period_months,
+        previous_contract_end=contract.subscription_start - dt.timedelta(days=1),
+        free_months=record.free_months,
+    )
+
+
+def _invoice_number(row_id: int) -> str:
+    """ЗДДС art. 114(1)(2): ten digits, from the invoice row id (unique, increasing; a rolled
+    back contract may leave a gap on PostgreSQL: a gapless series is still to do)."""
+    return f"{row_id:010d}"
+
+
+def _view(
+    session: Session,
+    record: ContractRecord,
+    invoice: Invoice,
+    *,
+    number: str,
+    lines: tuple[InvoiceLine, ...],
+    billing: BillingSettings,
+) -> InvoiceView:
+    customer = session.get_one(Customer, record.customer_id)
+    first_site = session.get(SiteRow, lines[0].metering_point) if lines else None
+    address = first_site.address if first_site is not None else "-"
+    issued = dt.datetime.combine(invoice.month, dt.time(0, 0), SOFIA).astimezone(dt.UTC)
+    dual = billing.dual_display_until is not None and invoice.month <= billing.dual_display_until
+    return InvoiceView(
+        invoice_number=number,
+        issue_date=invoice.month,
+        tax_event_date=invoice.month,
+        due_date=invoice.due,
+        service_month=invoice.month,
+        contract_number=record.contract.number,
+        customer_number=customer.number,
+        buyer_name=customer.name,
+        buyer_address=address,
+        lines=lines,
+        iban=billing.iban,
+        bic=billing.bic,
+        bank=billing.bank,
+        dual_display=dual,
+        created_at=issued,
+        vat_rate=billing.vat_rate,
+    )
+
+
+def _issue_invoices(
+    session: Session,
+    record: ContractRecord,
+    on: dt.date,
+    *,
+    calendar: WorkingDays,
+    billing: BillingSettings,
+    outbox: Outbox,
+    now: dt.datetime,
+    report: DailyReport,
+) -> None:
+    """4.3: every month begun by ``on`` gets its invoice once, with its PDF and e-mail."""
+    contracts = ContractRepository(session)
+    bills = BillingRepository(session)
+    events = EventRepository(session)
+    if record.price_list_id is None:
+        raise ValueError("the contract keeps no price list (4.2)")
+    prices = contracts.price_list(record.price_list_id)
+    contract = record.contract
+    for scheduled in invoice_schedule(_terms(record), on, calendar).value:
+        fee = monthly_fee(record.sites_on(scheduled.month), contract.period_months, prices).value
+        invoice = replace(scheduled, amount=fee.total)
+        row_id = bills.add_invoice(invoice, invoice.month)
+        if row_id is None:
+            continue  # issued by an earlier run
+        lines = tuple(
+            InvoiceLine(
+                metering_point=part.site_id,
+                voltage_level=part.voltage.value,
+                unit_price=part.unit_price,
+                additional_devices=part.additional_devices,
+                additional_device_price=part.additional_device_price,
+            )
+            for part in fee.sites
+        )
+        number = _invoice_number(row_id)
+        view = _view(session, record, invoice, number=number, lines=lines, billing=billing)
+        bills.attach_pdf(invoice.invoice_id, render_invoice(view))
+        report.invoices += 1
+        notice = events.claim_notice(
+            contract.number, NoticeKind.INVOICE, invoice.invoice_id, invoice.month, now
+        )
+        if notice is not None:
+            message = outbox.enqueue(
+                session,
+                contract.email,
+                f"Фактура {number} за {invoice.month:%m.%Y} (договор {contract.number})",
+                f"Фактура {number}: {view.total} EUR с ДДС, платима до "
+                f"{invoice.due:%d.%m.%Y} (т. 4.3 от Общите условия).",
+                kind="contract_invoice",
+            )
+            session.flush()
+            events.attach_outbox(notice, message.id)
+
+
+def _interest_and_proposals(
+    session: Session, record: ContractRecord, on: dt.date, rates: RateTable, report: DailyReport
+) -> None:
+    """4.4: interest through ``on``; suspension (> 5 days) and termination (> 45) proposals."""
+    bills = BillingRepository(session)
+    events = EventRepository(session)
+    number = record.contract.number
+    before = bills.ledger(number)
+    after = before.accrue(on, rates)
+    report.accruals += bills.record_accrued(before, after)
+    for item in before.items:
+        if item.principal <= 0 or item.due >= on:
+            continue
+        status = late_status(item, on)
+        if status.value.suspension_allowed and events.propose(
+            number, DecisionKind.SUSPENSION_PROPOSED, item.invoice_id, on, status
+        ):
+            report.proposals += 1
+        if status.value.termination_allowed and events.propose(
+            number, DecisionKind.TERMINATION_PROPOSED, item.invoice_id, on, status
+        ):
+            report.proposals += 1
+
+
+def _expiry_notice(
+    session: Session,
+    record: ContractRecord,
+    on: dt.date,
+    *,
+    outbox: Outbox,
+    now: dt.datetime,
+    report: DailyReport,
+) -> None:
+    """2.5: once, from the latest notice day (14 days before the end) on.
+
+    A run after that day still sends it (a missed day is caught up), so a later run
+    never leaves something an earlier one would have done.
+    """
+    contract = record.contract
+    if contract.subscription_start is None:
+        return
+    end = subscription_end(
+        contract.subscription_start, contract.period_months, record.free_months
+    ).value
+    latest = latest_expiry_notice(end).value
+    if on < latest:
+        return
+    events = EventRepository(session)
+    notice = events.claim_notice(contract.number, NoticeKind.EXPIRY, end.isoformat(), latest, now)
+    if notice is None:
+        return
+    message = outbox.enqueue(
+        session,
+        contract.email,
+        f"Изтичане на договор {contract.number} на {end:%d.%m.%Y}",
+        f"Договор {contract.number} изтича на {end:%d.%m.%Y} (т. 2.5 от Общите условия).",
+        kind="contract_expiry",
+    )
+    session.flush()
+    events.attach_outbox(notice, message.id)
+    report.notices += 1
+
+
+def run_daily(
+    sessions: sessionmaker[Session],
+    on: dt.date,
+    *,
+    calendar: WorkingDays,
+    rates: RateTable,
+    billing: BillingSettings,
+    now: dt.datetime,
+) -> DailyReport:
+    """Run the day ``on`` for every billed contract, one transaction per contract."""
+    report = DailyReport(on)
+    outbox = Outbox(sessions, clock=lambda: now)
+    with sessions() as session:
+        numbers = [r.contract.number for r in ContractRepository(session).contracts(BILLED_STATES)]
+    for number in numbers:
+        report.contracts += 1
+        partial = DailyReport(on)
+        try:
+            with sessions.begin() as session:
+                record = ContractRepository(session).contract(number)
+                if record is None:
+                    continue
+                _issue_invoices(
+                    session,
+                    record,
+                    on,
+                    calendar=calendar,
+                    billing=billing,
+                    outbox=outbox,
+                    now=now,
+                    report=partial,
+                )
+                _interest_and_proposals(session, record, on, rates, partial)
+                _expiry_notice(session, record, on, outbox=outbox, now=now, report=partial)
+        except Exception as exc:  # one bad contract must not stop the others
+            report.failed.append((number, f"{type(exc).__name__}: {exc}"))
+            continue
+        report.invoices += partial.invoices
+        report.accruals += partial.accruals
+        report.proposals += partial.proposals
+        report.notices += partial.notices
+    return report

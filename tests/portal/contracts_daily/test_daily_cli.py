@@ -1,0 +1,57 @@
+"""``myenergy-portal daily`` and the ``[billing]`` section (IBAN checked with stdnum)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal_api.cli import main
+from portal_api.config import SAMPLE_CONFIG, ConfigError, load_config
+from portal_api.contracts.db.records import ContractRecord
+from portal_api.contracts.db.repository import ContractRepository
+from tests.portal.contracts.samples import PRICES
+from tests.portal.contracts_db.samples import signed_contract
+
+ENV = {"MYENERGY_PORTAL_SECURITY_SECRET_KEY": "k" * 40}
+
+
+def test_the_sample_billing_section_loads() -> None:
+    billing = load_config(SAMPLE_CONFIG, ENV).billing
+    assert billing is not None
+    assert billing.iban == "BG80BNBG96611020345678"
+    assert billing.vat_rate == Decimal("0.2")
+    assert billing.dual_display_until == dt.date(2026, 12, 31)
+    first = billing.statutory_rates[0]
+    assert (first.from_, first.annual_rate) == (dt.date(2026, 1, 1), Decimal("10.0"))
+
+
+def test_a_wrong_iban_is_refused() -> None:
+    env = {**ENV, "MYENERGY_PORTAL_BILLING_IBAN": "BG80BNBG96611020345679"}
+    with pytest.raises(ConfigError) as info:
+        load_config(SAMPLE_CONFIG, env)
+    assert [p.key for p in info.value.problems] == ["MYENERGY_PORTAL_BILLING_IBAN"]
+
+
+@pytest.fixture
+def database(sessions: sessionmaker[Session], seeded: dict[str, int], portal_db_url: str) -> str:
+    """The migrated database with the sample contract keeping the 2026 prices."""
+    with sessions.begin() as session:
+        repo = ContractRepository(session)
+        prices = repo.add_price_list(PRICES)
+        repo.save_contract(ContractRecord(signed_contract(), seeded["customer"], prices))
+    return portal_db_url
+
+
+def test_cli_daily_issues_the_first_invoice(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in {**ENV, "MYENERGY_PORTAL_DATABASE_URL": database}.items():
+        monkeypatch.setenv(key, value)
+    args = ["--config", str(SAMPLE_CONFIG), "daily", "--date", "2026-05-01"]
+    assert main(args) == 0
+    assert "1 invoice(s)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "0 invoice(s)" in capsys.readouterr().out
