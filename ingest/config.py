@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from ingest import config_loader
-from ingest.config_loader import ConfigError, Problem
+from ingest.config_loader import ConfigError, Problem, check_login, read_secret
 from ingest.config_loader import Section as _Section
 from ingest.config_loader import check_file as _check_file
 from ingest.config_loader import cross_field_problem as _problem
@@ -72,22 +72,14 @@ class MqttConfig(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> MqttConfig:
-        if self.password is not None and self.password_file is not None:
-            raise _problem("password_file", "set password or password_file, not both")
-        if (self.password is not None or self.password_file is not None) and not self.username:
-            raise _problem("username", "required when a password is set")
-        _check_file(self.password_file, "password_file")
+        check_login(self.username, self.password, self.password_file)
         if self.port == 0:
             object.__setattr__(self, "port", 8883 if self.tls.enabled else 1883)
         return self
 
     def password_value(self) -> str | None:
         """The password from ``password`` or ``password_file`` (read at each connect)."""
-        if self.password is not None:
-            return self.password.get_secret_value()
-        if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
-        return None
+        return read_secret(self.password, self.password_file)
 
 
 class StoreSection(_Section):

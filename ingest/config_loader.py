@@ -48,6 +48,25 @@ def check_file(path: Path | None, field: str) -> None:
         raise cross_field_problem(field, f"file not found: {path}")
 
 
+def check_login(username: str | None, password: object, password_file: Path | None) -> None:
+    """A section's login: a password or a password file (not both), only with a username."""
+    if password is not None and password_file is not None:
+        raise cross_field_problem("password_file", "set password or password_file, not both")
+    if (password is not None or password_file is not None) and not username:
+        raise cross_field_problem("username", "required when a password is set")
+    check_file(password_file, "password_file")
+
+
+def read_secret(value: SecretStr | None, path: Path | None) -> str | None:
+    """The secret given inline or in a file (read at each call: rotation needs no restart);
+    a file's final line break is not part of it."""
+    if value is not None:
+        return value.get_secret_value()
+    if path is not None:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    return None
+
+
 @dataclass(frozen=True)
 class Problem:
     """One invalid setting: its dotted key, what is wrong, and where it came from."""

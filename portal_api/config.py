@@ -32,8 +32,10 @@ from ingest.config_loader import (
     Problem,
     Section,
     check_file,
+    check_login,
     cross_field_problem,
     load_settings,
+    read_secret,
 )
 from portal_api.domain.identifiers import IdentifierKeys, derive_keys
 
@@ -43,14 +45,6 @@ ENV_CONFIG_PATH = "MYENERGY_PORTAL_CONFIG"
 SAMPLE_CONFIG = Path(__file__).with_name("portal.sample.toml")
 SCHEMA_VERSION = 1
 MIN_SECRET_KEY_LENGTH = 32
-
-
-def _read_secret(value: SecretStr | None, path: Path | None) -> str | None:
-    if value is not None:
-        return value.get_secret_value()
-    if path is not None:
-        return path.read_text(encoding="utf-8").strip()
-    return None
 
 
 class HttpSection(Section):
@@ -114,18 +108,14 @@ class PortalMqttSection(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> PortalMqttSection:
-        if self.password is not None and self.password_file is not None:
-            raise cross_field_problem("password_file", "set password or password_file, not both")
-        if (self.password is not None or self.password_file is not None) and not self.username:
-            raise cross_field_problem("username", "required when a password is set")
-        check_file(self.password_file, "password_file")
+        check_login(self.username, self.password, self.password_file)
         if self.port == 0:
             object.__setattr__(self, "port", 8883 if self.tls.enabled else 1883)
         return self
 
     def password_value(self) -> str | None:
         """The password from ``password`` or ``password_file`` (read at each connect)."""
-        return _read_secret(self.password, self.password_file)
+        return read_secret(self.password, self.password_file)
 
 
 class LiveSection(Section):
@@ -168,11 +158,7 @@ class SmtpSection(Section):
     def _consistent(self) -> SmtpSection:
         if self.ssl and self.starttls:
             raise cross_field_problem("starttls", "choose ssl or starttls, not both")
-        if self.password is not None and self.password_file is not None:
-            raise cross_field_problem("password_file", "set password or password_file, not both")
-        if (self.password is not None or self.password_file is not None) and not self.username:
-            raise cross_field_problem("username", "required when a password is set")
-        check_file(self.password_file, "password_file")
+        check_login(self.username, self.password, self.password_file)
         check_file(self.ca_file, "ca_file")
         if "@" not in self.sender:
             raise cross_field_problem("sender", "must contain an e-mail address")
@@ -182,7 +168,7 @@ class SmtpSection(Section):
         return self
 
     def password_value(self) -> str | None:
-        return _read_secret(self.password, self.password_file)
+        return read_secret(self.password, self.password_file)
 
 
 class SecuritySettings(Section):
@@ -217,7 +203,7 @@ class SecuritySettings(Section):
 
     def secret_key_value(self) -> str:
         """The secret key (the file is read at each call: rotate by restarting)."""
-        value = _read_secret(self.secret_key, self.secret_key_file)
+        value = read_secret(self.secret_key, self.secret_key_file)
         if value is None or len(value) < MIN_SECRET_KEY_LENGTH:
             raise ValueError(f"secret key shorter than {MIN_SECRET_KEY_LENGTH} characters")
         return value

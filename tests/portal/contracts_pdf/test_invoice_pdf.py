@@ -290,8 +290,9 @@ def test_bulgarian_amount_reads_back_to_the_same_cents(amount: Decimal) -> None:
     assert all(len(group) == 3 for group in whole[1:]) and 1 <= len(whole[0]) <= 3
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 def test_invoice_page_one_renders_to_png(april_pdf: bytes, tmp_path: Path) -> None:
+    # scripts/test installs poppler-utils (scripts/apt-packages.txt): missing is a failure.
+    assert shutil.which("pdftoppm"), "pdftoppm missing: apt-get install poppler-utils"
     source = tmp_path / "invoice.pdf"
     source.write_bytes(april_pdf)
     result = subprocess.run(
