@@ -31,7 +31,6 @@ from tests.ingest.consumer.helpers import (
     SITE,
     batch,
     make_ingest,
-    make_registry,
     mqtt_config,
     records,
     start_consumer,
@@ -68,13 +67,6 @@ class CountingStore(SqliteStore):
         super().write_records(device_id, site_id, meter, records)
         self.record_writes += 1
         self.events.append("write")
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = make_registry(tmp_path / "registry.sqlite3")
-    yield reg
-    reg.close()
 
 
 @pytest.fixture

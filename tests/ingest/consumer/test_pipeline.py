@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,32 +29,11 @@ from tests.ingest.consumer.helpers import (
     batch,
     counter_at,
     make_ingest,
-    make_registry,
     records,
     uplink,
 )
 
 DAY = 86400
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = make_registry(tmp_path / "registry.sqlite3")
-    yield reg
-    reg.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "ts.sqlite3")
-    s.init()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def ingest(store: SqliteStore, registry: Registry, tmp_path: Path) -> Ingest:
-    return make_ingest(store, registry, tmp_path / "state.sqlite3")
 
 
 def test_records_stored_once_and_rollups_are_counter_differences(

@@ -26,7 +26,6 @@ from tests.ingest.consumer.helpers import (
     batch,
     counter_at,
     make_ingest,
-    make_registry,
     mqtt_config,
     records,
     start_consumer,
@@ -35,13 +34,6 @@ from tests.ingest.consumer.helpers import (
 )
 
 DAY = 86400
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = make_registry(tmp_path / "registry.sqlite3")
-    yield reg
-    reg.close()
 
 
 @pytest.fixture
