@@ -194,8 +194,8 @@ def cmd_outbox_send(args: argparse.Namespace, config: PortalConfig) -> int:
 
 def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
     """The contract engine's day (issue 5): invoices, interest, proposals, notices."""
-    from portal_api.contracts.daily import SOFIA, BillingSettings, run_daily  # noqa: PLC0415
-    from portal_api.contracts.domain.interest import RateTable  # noqa: PLC0415
+    from portal_api.contracts.daily import SOFIA, run_daily  # noqa: PLC0415
+    from portal_api.contracts.settings import billing_settings, rate_table  # noqa: PLC0415
     from portal_api.db.engine import make_engine, session_factory  # noqa: PLC0415
     from portal_api.domain.workdays import WorkingDays  # noqa: PLC0415
 
@@ -204,15 +204,8 @@ def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
         return 2
     now = _now()
     on = args.date if args.date is not None else now.astimezone(SOFIA).date()
-    section = config.billing
-    billing = BillingSettings(
-        iban=section.iban,
-        bic=section.bic,
-        bank=section.bank,
-        vat_rate=section.vat_rate,
-        dual_display_until=section.dual_display_until,
-    )
-    rates = RateTable((r.from_, r.annual_rate) for r in section.statutory_rates)
+    billing = billing_settings(config.billing)
+    rates = rate_table(config.billing)
     engine = make_engine(config.database.url)
     try:
         report = run_daily(

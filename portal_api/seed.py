@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal_api.accounts.passwords import Passwords
+from portal_api.contracts.seed import seed_demo_contracts
 from portal_api.db.enums import CustomerKind, DeviceKind, Language, Voltage
 from portal_api.db.models import Customer, Device, Site, User
 from portal_api.domain.identifiers import (
@@ -219,10 +220,11 @@ class SeedResult:
     devices: int = 0
     users: int = 0
     meters: list[str] = field(default_factory=list)  # every demo meter id, added or not
+    contracts: int = 0
 
     @property
     def added(self) -> int:
-        return self.customers + self.sites + self.devices + self.users
+        return self.customers + self.sites + self.devices + self.users + self.contracts
 
 
 def _user(
@@ -361,4 +363,6 @@ def seed_demo(
                 session, staff, role=role, customer_id=None, password_hash=password_hash, now=now
             ):
                 result.users += 1
+        session.flush()
+        result.contracts = seed_demo_contracts(session, now)
     return result

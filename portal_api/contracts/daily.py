@@ -31,6 +31,7 @@ from portal_api.contracts.domain.interest import RateTable, late_status
 from portal_api.contracts.domain.term import latest_expiry_notice, subscription_end
 from portal_api.contracts.invoice_pdf import render_invoice
 from portal_api.contracts.invoice_view import InvoiceLine, InvoiceView
+from portal_api.contracts.settings import BillingSettings
 from portal_api.db.models import Customer
 from portal_api.db.models import Site as SiteRow
 from portal_api.domain.workdays import WorkingDays
@@ -40,17 +41,6 @@ __all__ = ["BILLED_STATES", "SOFIA", "BillingSettings", "DailyReport", "run_dail
 
 SOFIA = ZoneInfo("Europe/Sofia")
 BILLED_STATES = (ContractState.ACTIVE, ContractState.SUSPENDED)  # 4.4: fees stay due
-
-
-@dataclass(frozen=True)
-class BillingSettings:
-    """The seller's bank account, VAT and the BGN dual display period (configuration)."""
-
-    iban: str
-    bic: str
-    bank: str
-    vat_rate: Decimal = Decimal("0.20")
-    dual_display_until: dt.date | None = None
 
 
 @dataclass

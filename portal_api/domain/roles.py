@@ -24,6 +24,15 @@ class Permission(StrEnum):
     CREDENTIAL_REQUESTS = "credential_requests"  # list and fulfil clause 5.4 requests
     MANAGE_USERS = "manage_users"  # create users, reset passwords, unlock
     AUDIT = "audit"  # read the audit log
+    # -- the contract engine (issue 5); a customer reaches its own through OWN_DATA
+    CONTRACTS_READ = "contracts_read"  # any contract, its invoices, notices, interruptions
+    CONTRACTS_MANAGE = "contracts_manage"  # draft, sign, renew, terminate contracts
+    INSTALLATION = "installation"  # record installation visits and handover (1.3-1.5)
+    PRICE_LISTS = "price_lists"  # publish a new price list version (4.1, 4.2)
+    BILLING = "billing"  # record payments, read every invoice (4.3, 4.4)
+    INTERRUPTIONS = "interruptions"  # open, update and close interruptions (5.1, 5.2)
+    DECISIONS = "decisions"  # confirm or reject the engine's proposals ("may" rights)
+    QUALITY = "quality"  # import the network operator's measurements (6.5)
 
 
 STAFF_ROLES = frozenset({Role.OPERATOR, Role.INSTALLER, Role.ADMIN})
@@ -37,9 +46,23 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ALL_SITES,
             Permission.DEVICE_STATUS,
             Permission.CREDENTIAL_REQUESTS,
+            Permission.CONTRACTS_READ,
+            Permission.CONTRACTS_MANAGE,
+            Permission.INSTALLATION,
+            Permission.BILLING,
+            Permission.INTERRUPTIONS,
+            Permission.DECISIONS,
+            Permission.QUALITY,
         }
     ),
-    Role.INSTALLER: frozenset({Permission.ALL_SITES, Permission.DEVICE_STATUS}),
+    Role.INSTALLER: frozenset(
+        {
+            Permission.ALL_SITES,
+            Permission.DEVICE_STATUS,
+            Permission.CONTRACTS_READ,
+            Permission.INSTALLATION,
+        }
+    ),
     Role.ADMIN: frozenset(
         {
             Permission.ALL_CONSUMPTION,
@@ -48,6 +71,14 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.CREDENTIAL_REQUESTS,
             Permission.MANAGE_USERS,
             Permission.AUDIT,
+            Permission.CONTRACTS_READ,
+            Permission.CONTRACTS_MANAGE,
+            Permission.INSTALLATION,
+            Permission.PRICE_LISTS,
+            Permission.BILLING,
+            Permission.INTERRUPTIONS,
+            Permission.DECISIONS,
+            Permission.QUALITY,
         }
     ),
 }

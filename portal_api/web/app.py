@@ -31,15 +31,25 @@ from portal_api.web.i18n import N_, load_catalogs, make_environments
 from portal_api.web.render import Renderer
 from portal_api.web.routes import (
     api_auth,
+    api_billing,
     api_consumption,
+    api_contracts,
+    api_decisions,
     api_devices,
     api_docs,
+    api_interruptions,
     api_live,
     api_me,
+    api_quality,
     api_sites,
     api_staff,
     pages_account,
     pages_auth,
+    pages_billing,
+    pages_contracts,
+    pages_decisions,
+    pages_interruptions,
+    pages_quality,
     pages_sites,
 )
 from portal_api.web.security import SecurityHeadersMiddleware
@@ -147,6 +157,17 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
             {"name": "devices", "description": "Per-phase series, latest values, status"},
             {"name": "live", "description": "Server-sent events of live power"},
             {"name": "staff", "description": "Service centre work queues"},
+            {
+                "name": "contracts",
+                "description": "Price lists, contracts, installation (1.x-2.x, 4.1)",
+            },
+            {"name": "billing", "description": "Invoices, payments, interest, notices (4.3, 4.4)"},
+            {"name": "interruptions", "description": "Interruptions and compensation (5.1, 5.2)"},
+            {
+                "name": "decisions",
+                "description": "Proposals staff confirm; terminations (7.x, 8.x)",
+            },
+            {"name": "quality", "description": "The network operator's measurements (6.5)"},
         ],
     )
     app.state.config = config
@@ -165,9 +186,34 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
     app.add_exception_handler(deps.LoginRequiredError, _login_required)
     app.add_exception_handler(QueryError, _query_error)
 
-    for module in (api_auth, api_me, api_sites, api_consumption, api_devices, api_live, api_staff):
+    api_modules = (
+        api_auth,
+        api_me,
+        api_sites,
+        api_consumption,
+        api_devices,
+        api_live,
+        api_staff,
+        api_contracts,
+        api_billing,
+        api_interruptions,
+        api_decisions,
+        api_quality,
+    )
+    for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
-    for module in (api_docs, pages_auth, pages_sites, pages_account):
+    page_modules = (
+        api_docs,
+        pages_auth,
+        pages_sites,
+        pages_account,
+        pages_contracts,
+        pages_billing,
+        pages_interruptions,
+        pages_decisions,
+        pages_quality,
+    )
+    for module in page_modules:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -23,6 +23,8 @@ from ingest.store.base import TimeSeriesStore
 from portal_api.accounts.service import Accounts
 from portal_api.config import PortalConfig
 from portal_api.consumption.service import ConsumptionService
+from portal_api.contracts.domain.interest import RateTable
+from portal_api.contracts.settings import BillingSettings, billing_settings, rate_table
 from portal_api.db.engine import make_engine, session_factory
 from portal_api.db.migrate import migrate
 from portal_api.domain.workdays import WorkingDays
@@ -53,6 +55,11 @@ class Services:
     # Sends the outbox while the portal runs; None when [smtp] enabled = false.
     outbox_worker: OutboxWorker | None = None
     clock: Callable[[], dt.datetime] = utc_now
+    # The contract engine (issue 5): Bulgarian working days, the [billing] section
+    # (None when it is not configured: invoices cannot be issued then) and 4.4's rates.
+    calendar: WorkingDays = field(default_factory=WorkingDays)
+    billing: BillingSettings | None = None
+    rates: RateTable = field(default_factory=lambda: RateTable(()))
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -107,5 +114,8 @@ def build_services(
             else None
         ),
         clock=clock,
+        calendar=WorkingDays(),
+        billing=None if config.billing is None else billing_settings(config.billing),
+        rates=rate_table(config.billing),
         closers=[engine.dispose, store.close],
     )

@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from portal_api.config import PortalConfig
+from portal_api.contracts.daily import run_daily
+from portal_api.contracts.domain.dates import local_date
 from portal_api.seed import seed_demo
 from portal_api.web.app import create_app
 from portal_api.web.server_thread import UvicornThread
@@ -32,6 +34,17 @@ def portal_config(directory: Path, **sections: dict[str, Any]) -> PortalConfig:
         "database": {"url": f"sqlite:///{directory / 'portal.sqlite3'}"},
         "store": {"kind": "sqlite", "sqlite_path": str(directory / "ts.sqlite3")},
         "security": {"secret_key": SECRET, "cookie_secure": False},
+        "billing": {
+            "iban": "BG80BNBG96611020345678",
+            "bic": "BNBGBGSF",
+            "bank": "Българска народна банка",
+            "dual_display_until": "2026-12-31",
+            "statutory_rates": [
+                {"from": f"{year}-{month:02d}-01", "annual_rate": "10.15"}
+                for year in (2025, 2026, 2027)
+                for month in (1, 7)
+            ],
+        },
     }
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
@@ -43,6 +56,17 @@ def seeded_services(
 ) -> Services:
     services = build_services(config, with_live=with_live, clock=clock)
     seed_demo(services.sessions, config.security.identifier_keys(), now=clock())
+    assert services.billing is not None
+    # The contract engine's day for the demo contracts: invoices, interest, proposals.
+    report = run_daily(
+        services.sessions,
+        local_date(clock()),
+        calendar=services.calendar,
+        rates=services.rates,
+        billing=services.billing,
+        now=clock(),
+    )
+    assert not report.failed, report.lines()
     return services
 
 

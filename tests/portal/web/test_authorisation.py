@@ -2,7 +2,9 @@
 as another customer and as each staff role, against the matrix of decision 0004.
 
 A route the matrix below does not list fails the test: whoever adds an endpoint
-must say who may call it. Expectations per caller:
+must say who may call it. The contract engine's areas keep their entries in
+``authz_<area>.py`` next to this file (MATRIX, PARAMS, QUERIES, BODIES), merged here.
+Expectations per caller:
 
     ok      passed authorisation (any answer but 401/403/404 or a login redirect)
     401     the API asks for credentials
@@ -13,6 +15,7 @@ must say who may call it. Expectations per caller:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -22,6 +25,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount, Route
 
 from portal_api.seed import DEMO_PASSWORD
+from tests.portal.web import (
+    authz_billing,
+    authz_contracts,
+    authz_decisions,
+    authz_interruptions,
+    authz_quality,
+)
+from tests.portal.web.authz_common import OK, PUBLIC, ParamGetter
 from tests.portal.web.conftest import METER, OTHER, OWNER, SITE, Portal, csrf_of
 
 CALLERS = ("anonymous", "owner", "other", "operator", "installer", "admin")
@@ -32,8 +43,8 @@ USERS = {
     "installer": "installer",
     "admin": "admin",
 }
-OK, LOGIN = "ok", "login"
-PUBLIC = (OK,) * 6
+LOGIN = "login"
+AREAS = (authz_contracts, authz_billing, authz_interruptions, authz_decisions, authz_quality)
 
 # (method, path) -> expectation per caller, in the order of CALLERS.
 MATRIX: dict[tuple[str, str], tuple[str | int, ...]] = {
@@ -88,6 +99,12 @@ MATRIX: dict[tuple[str, str], tuple[str | int, ...]] = {
     ("GET", "/account"): (LOGIN, OK, OK, OK, OK, OK),
     ("POST", "/account/password"): (LOGIN, OK, OK, OK, OK, OK),
 }
+# Path parameters: the owner's object (another customer must get 404 for it).
+PARAMS: dict[str, ParamGetter] = {
+    "site_id": lambda portal: SITE,
+    "device_id": lambda portal: METER,
+    "request_id": lambda portal: str(portal.request_id),
+}
 # Calls that end or replace the caller's session: made with a session of their own.
 OWN_SESSION = {
     ("DELETE", "/api/v1/auth/token"),
@@ -110,6 +127,12 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/credential-requests"): {"json": {"contact_email": "someone@example.bg"}},
     ("POST", "/api/v1/auth/token"): {"data": {"username": OWNER, "password": DEMO_PASSWORD}},
 }
+for _area in AREAS:
+    assert not MATRIX.keys() & _area.MATRIX.keys(), _area.__name__
+    MATRIX.update(_area.MATRIX)
+    PARAMS.update(_area.PARAMS)
+    QUERIES.update(_area.QUERIES)
+    BODIES.update(_area.BODIES)
 
 
 def app_routes(portal: Portal) -> Iterator[tuple[str, str]]:
@@ -136,7 +159,8 @@ def test_every_route_has_an_entry(portal: Portal) -> None:
 
 
 def _url(path: str, portal: Portal) -> str:
-    filled = path.format(site_id=SITE, device_id=METER, request_id=portal.request_id)
+    names = re.findall(r"{(\w+)}", path)
+    filled = path.format(**{name: PARAMS[name](portal) for name in names})
     return filled + QUERIES.get(path, "")
 
 

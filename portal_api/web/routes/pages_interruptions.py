@@ -1,0 +1,7 @@
+"""Contract engine pages: interruptions (issue 5; being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
