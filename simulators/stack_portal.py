@@ -36,6 +36,7 @@ from simulators.stack_settings import StackSettings
 if TYPE_CHECKING:
     from portal_api.web.server_thread import UvicornThread
     from portal_api.web.services import Services
+    from simulators.stack_daily import DailyRunner
 
 __all__ = [
     "PORT_TRIES",
@@ -50,6 +51,7 @@ __all__ = [
 PORT_TRIES = 20
 LIVE_MINUTES = 5
 SECRET_FILE = "portal-secret-key"
+STACK_PORTAL_FILE = Path(__file__).with_name("stack_portal.toml")
 _START_TIMEOUT_S = 30.0
 
 
@@ -141,7 +143,8 @@ def prepare_portal(
     port = free_port(settings.portal.host, settings.portal.port)
     env = portal_settings(settings, state_dir, broker, port, speed)
     env.update(extra_env or {})
-    config = load_config(None, env)
+    # Tables and lists (billing, statutory rates) come from the stack's portal file.
+    config = load_config(STACK_PORTAL_FILE, env)
     migrate(config.database.url)
     engine = make_engine(config.database.url)
     try:
@@ -164,6 +167,7 @@ class PortalServer:
         self._clock = clock
         self._server: UvicornThread | None = None
         self._services: Services | None = None
+        self._daily: DailyRunner | None = None
 
     @property
     def url(self) -> str:
@@ -175,6 +179,7 @@ class PortalServer:
         from portal_api.web.app import create_app  # noqa: PLC0415
         from portal_api.web.server_thread import ServerStartError, UvicornThread  # noqa: PLC0415
         from portal_api.web.services import build_services  # noqa: PLC0415
+        from simulators.stack_daily import DailyRunner  # noqa: PLC0415
 
         # Live commands carry an expiry in the devices' (simulated) time.
         services = build_services(self.config, device_clock=self._clock)
@@ -192,6 +197,9 @@ class PortalServer:
         )
         self._server = server
         services.start()
+        if services.billing is not None:
+            self._daily = DailyRunner(services)
+            self._daily.start()
         try:
             server.start()
         except ServerStartError:
@@ -202,6 +210,9 @@ class PortalServer:
 
     def stop(self) -> None:
         """Stop serving and close the services. Idempotent."""
+        daily, self._daily = self._daily, None
+        if daily is not None:
+            daily.stop()
         server, self._server = self._server, None
         if server is not None:
             server.stop()
