@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, is_dataclass
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from portal_api.contracts.db.enums import AllocationPart, InterruptionKind, InterruptionSource
@@ -35,7 +33,7 @@ from portal_api.contracts.db.records import (
 )
 from portal_api.contracts.domain.billing import DUE_DAY, AppliedPart, Invoice
 from portal_api.contracts.domain.contract import Contract, CustomerKind, Site
-from portal_api.contracts.domain.decision import Decision
+from portal_api.contracts.domain.decision import Decision, to_json
 from portal_api.contracts.domain.interruptions import Interruption
 from portal_api.contracts.domain.money import ZERO
 from portal_api.contracts.domain.prices import PriceList
@@ -286,30 +284,13 @@ def interruption_record(
 # -- the decision log and the notices ------------------------------------------------
 
 
-def _json(value: object) -> object:
-    """JSON-able: Decision.explain() leaves a dataclass value (e.g. LateStatus) as is."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):  # also datetime
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _json(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, frozenset | set):
-        return sorted((_json(v) for v in value), key=str)
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    return value
+# One converter for the API, the log and this table: Decision.explain() is JSON already.
+_json = to_json
 
 
 def explanation(decision: Decision[Any]) -> dict[str, Any]:
-    """``decision.explain()`` made storable as JSON (the clause, reasons, numbers, value)."""
-    plain = _json(decision.explain())
-    assert isinstance(plain, dict)
-    return plain
+    """``decision.explain()``, storable as JSON (the clause, reasons, numbers, value)."""
+    return dict(decision.explain())
 
 
 def decision_record(row: DecisionRow, contract_number: str) -> DecisionRecord:

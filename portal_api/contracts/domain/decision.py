@@ -11,14 +11,19 @@ the rule cannot judge (a naive date, a negative amount).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
 from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
 
-__all__ = ["Decision", "Number", "RuleError"]
+__all__ = ["Decision", "JsonValue", "Number", "RuleError", "to_json"]
 
 T = TypeVar("T")
 Number = Decimal | int | dt.date | dt.datetime | str | bool | None
+JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 
 
 class RuleError(ValueError):
@@ -36,20 +41,61 @@ class Decision(Generic[T]):
     allowed: bool = True
     numbers: dict[str, Number] = field(default_factory=dict)
 
-    def explain(self) -> dict[str, object]:
-        """A JSON-able account of the decision (API answers, the audit log)."""
+    def explain(self) -> dict[str, JsonValue]:
+        """The decision in plain JSON types (API answers, the decision log, the audit log).
 
-        def plain(v: object) -> object:
-            if isinstance(v, Decimal):
-                return str(v)
-            if isinstance(v, dt.date | dt.datetime):
-                return v.isoformat()
-            return v
-
+        ``json.dumps`` takes it as it is; see :func:`to_json` for how each value
+        type is written (Decimal as its exact string, dates in ISO 8601).
+        """
         return {
             "clause": self.clause,
             "allowed": self.allowed,
-            "value": plain(self.value),
+            "value": to_json(self.value),
             "reason": {"bg": self.reason_bg, "en": self.reason_en},
-            "numbers": {k: plain(v) for k, v in self.numbers.items()},
+            "numbers": {k: to_json(v) for k, v in self.numbers.items()},
         }
+
+
+def to_json(value: object) -> JsonValue:
+    """``value`` in plain JSON types: the one converter of the contract engine.
+
+    Decimal -> its string (cents stay exact: "12.30", never 12.3 as a float),
+    Fraction -> "n/d" (exact), date/datetime/time -> ISO 8601, timedelta -> ISO 8601
+    duration, Enum -> its value, a dataclass -> a dict of its fields, a mapping ->
+    a dict with string keys, a tuple/list -> a list, a set -> a sorted list.
+    Anything else is a TypeError: a new domain type must be added here, never
+    slip into the log as an unreadable repr.
+    """
+    # Order matters: bool is an int, StrEnum is a str, datetime is a date.
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Enum):
+        return to_json(value.value)
+    if isinstance(value, str):
+        return str(value)  # a str subclass as the plain str
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Decimal | Fraction):
+        return str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return f"P{value.days}DT{value.seconds}.{value.microseconds:06d}S"
+    if isinstance(value, ZoneInfo):
+        return value.key
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {_key(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, Set):
+        return sorted((to_json(v) for v in value), key=str)
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    raise TypeError(f"no JSON form for {type(value).__name__}: add it to decision.to_json")
+
+
+def _key(key: object) -> str:
+    plain = to_json(key)
+    return plain if isinstance(plain, str) else str(plain)

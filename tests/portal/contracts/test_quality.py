@@ -182,3 +182,17 @@ def test_verdict_matches_the_relative_deviation(operator: Decimal, factor: Decim
     [decision] = compare([reading(str(operator))], {(MP, OCTOBER): OurEnergy(ours, FULL)})
     expected = Verdict.FLAGGED if abs(factor - 1) > E("0.05") else Verdict.WITHIN
     assert decision.value is expected
+
+
+def test_clause_6_5_periods_of_the_repeated_dst_hour_are_two_periods() -> None:
+    first = Period(
+        dt.datetime(2026, 10, 25, 3, 0, tzinfo=SOFIA),
+        dt.datetime(2026, 10, 25, 3, 15, tzinfo=SOFIA),
+    )
+    second = Period(
+        dt.datetime(2026, 10, 25, 3, 0, fold=1, tzinfo=SOFIA),
+        dt.datetime(2026, 10, 25, 3, 15, fold=1, tzinfo=SOFIA),
+    )
+    assert first != second and len({first, second}) == 2
+    same = Period(*(t.astimezone(dt.UTC) for t in first.utc()))
+    assert same == first and hash(same) == hash(first)
