@@ -1,0 +1,1 @@
+"""Tests of the contract engine's app layer (issue 5)."""

@@ -1,0 +1,1 @@
+"""Tests of the contract engine's web layer (issue 5)."""
