@@ -93,6 +93,7 @@ class DemoCustomer:
     phone: str
     sites: tuple[DemoSite, ...]
     user: DemoUser
+    address: str = ""  # postal address, the buyer's on invoices (ЗДДС art. 114(1)(5))
 
 
 DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
@@ -104,6 +105,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         identifier="7804122056",
         email="ivan.georgiev@example.bg",
         phone="+359888000117",
+        address="ул. „Акад. Андрей Сахаров“ 14, 9010 Варна",
         sites=(
             DemoSite(
                 id="varna-0001",
@@ -138,6 +140,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         identifier="121759222",
         email="hlebna.kashta@example.bg",
         phone="+359899000133",
+        address="бул. „Славянски“ 21, 9700 Шумен",
         sites=(
             DemoSite(
                 id="shumen-0001",
@@ -161,6 +164,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         identifier="201234563",
         email="energy@dobrudzha-agro.example.bg",
         phone="+359878000141",
+        address="ул. „Независимост“ 5, 9300 Добрич",
         sites=(
             DemoSite(
                 id="dobrich-0002",
@@ -326,6 +330,7 @@ def seed_demo(
                     id_enc=encrypt_identifier(ident.value, keys.fernet_key),
                     email=demo.email,
                     phone=demo.phone,
+                    address=demo.address or None,
                     created_at=now,
                 )
                 session.add(customer)

@@ -24,6 +24,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
 from portal_api.contracts.domain.money import CENT, ZERO, cents
+from portal_api.contracts.invoice_tax import vat_on
 
 __all__ = [
     "SELLER_ADDRESS",
@@ -146,8 +147,8 @@ class InvoiceView:
 
     @property
     def vat(self) -> Decimal:
-        """VAT on the subtotal, rounded once to the cent, half-up."""
-        return cents(self.subtotal * self.vat_rate)
+        """VAT on the subtotal, rounded once to the cent, half-up (invoice_tax.vat_on)."""
+        return vat_on(self.subtotal, self.vat_rate)
 
     @property
     def total(self) -> Decimal:

@@ -77,6 +77,8 @@ class Customer(Base):
     id_enc: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(String(EMAIL))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Postal address: the buyer's address on the invoice (ЗДДС art. 114(1)(5)).
+    address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = _utc()
 
     __table_args__ = (CheckConstraint("length(number) = 10", name="number_length"),)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
@@ -57,6 +59,7 @@ __all__ = [
     "InterestAccrualRow",
     "InterruptionRow",
     "InterruptionSiteRow",
+    "InvoiceNumberSeriesRow",
     "InvoiceRow",
     "Money",
     "NoticeRow",
@@ -68,6 +71,7 @@ __all__ = [
 
 CONTRACT_NUMBER = 32
 INVOICE_NUMBER = 40
+TAX_NUMBER = 10  # ЗДДС art. 114(1)(2): ten Arabic digits
 SUBJECT = 64  # what a decision or notice is about: an invoice number, an interruption id ...
 _CENT = Decimal("0.01")
 
@@ -234,7 +238,13 @@ class InvoiceRow(Base):
     """One monthly fee (4.3, 3.1a): for ``month`` (its first day), due by ``due_on``.
 
     The PDF is kept as bytes so that every portal instance serves the same
-    document; it is deferred (loaded only when asked for).
+    document; it is deferred (loaded only when asked for). ``number`` is the
+    engine's key (contract and month); ``tax_number`` is the invoice's number under
+    ЗДДС art. 114(1)(2): ten digits from the one gapless series
+    (:class:`InvoiceNumberSeriesRow`), taken in the transaction that inserts the row.
+    ``amount`` is the tax base (the monthly fee of 4.1, price-list prices without
+    VAT) and ``vat`` the VAT on it: the customer owes ``amount + vat``
+    (docs/contract-rules.md "VAT").
     """
 
     __tablename__ = "invoices"
@@ -243,7 +253,11 @@ class InvoiceRow(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     month: Mapped[dt.date] = mapped_column(Date)
     number: Mapped[str] = mapped_column(String(INVOICE_NUMBER), unique=True)
+    # Nullable in the schema only because SQLite cannot add a NOT NULL column to a
+    # table that other tables reference (revision 0003); every invoice gets one.
+    tax_number: Mapped[str | None] = mapped_column(String(TAX_NUMBER), unique=True, index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
+    vat: Mapped[Decimal] = mapped_column(Money(), server_default=text("0"))
     due_on: Mapped[dt.date] = mapped_column(Date, index=True)
     issued_on: Mapped[dt.date] = mapped_column(Date)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
@@ -254,6 +268,30 @@ class InvoiceRow(Base):
         # invoice for a month of the same contract.
         UniqueConstraint("contract_id", "month", name="uq_invoices_contract_month"),
         CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer owes for the month: the tax base plus VAT."""
+        return self.amount + self.vat
+
+
+class InvoiceNumberSeriesRow(Base):
+    """ЗДДС art. 114(1)(2), ППЗДДС: the one series of invoice numbers, with no gap or repeat.
+
+    One row (id 1) holds the last number used. Taking a number is an ``UPDATE ...
+    SET last_number = last_number + 1`` in the transaction that inserts the invoice:
+    the row stays locked until that transaction ends (PostgreSQL row lock; SQLite
+    has one writer at a time), and a rollback gives the number back with the invoice.
+    """
+
+    __tablename__ = "invoice_number_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("last_number >= 0 AND last_number <= 9999999999", name="last_number"),
     )
 
 

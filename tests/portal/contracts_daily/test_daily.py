@@ -108,9 +108,10 @@ def test_clause_4_4_interest_and_proposals_on_day_6_and_day_46(
     assert (day6.accruals, day6.proposals) == (1, 1)
     with sessions() as session:
         accrued = BillingRepository(session).accruals(may)
-        # 73.70 x 10 % x 6 / 365 = 0.1211... -> interest through the 17th, to the cent
+        # Interest runs on what the invoice asks: 73.70 + 14.74 VAT = 88.44 (contract-rules
+        # "VAT"). 16th: 88.44 x 10 % x 5 / 360 = 0.1228 -> 0.12; 17th: 1 day 0.0246 -> 0.02.
         assert accrued[-1][0] == D(2026, 5, 17)
-        assert sum(a for _, a in accrued) == Decimal("0.12")
+        assert [a for _, a in accrued] == [Decimal("0.12"), Decimal("0.02")]
     day46 = _run(sessions, D(2026, 6, 26))  # June (due 10 June) is 16 days late too
     assert day46.proposals == 2  # termination of May, suspension of June
     with sessions() as session:

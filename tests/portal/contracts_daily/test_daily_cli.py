@@ -24,8 +24,12 @@ def test_the_sample_billing_section_loads() -> None:
     assert billing.iban == "BG80BNBG96611020345678"
     assert billing.vat_rate == Decimal("0.2")
     assert billing.dual_display_until == dt.date(2026, 12, 31)
-    first = billing.statutory_rates[0]
-    assert (first.from_, first.annual_rate) == (dt.date(2026, 1, 1), Decimal("10.0"))
+    # BNB base rate 1.91 % + 10 points for 2025 H2, ECB MRO 2.15 % + 8 points from 2026
+    assert [(r.from_, r.annual_rate) for r in billing.statutory_rates] == [
+        (dt.date(2025, 7, 1), Decimal("11.91")),
+        (dt.date(2026, 1, 1), Decimal("10.15")),
+        (dt.date(2026, 7, 1), Decimal("10.15")),
+    ]
 
 
 def test_a_wrong_iban_is_refused() -> None:

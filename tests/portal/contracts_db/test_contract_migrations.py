@@ -1,4 +1,5 @@
-"""Revision 0002_contracts: what the contract models describe, on SQLite and PostgreSQL."""
+"""Revisions 0002_contracts and 0003_billing: what the contract models describe, on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ CONTRACT_TABLES = {
     "interruption_sites",
     "decisions",
     "notices",
+    "invoice_number_series",  # revision 0003_billing
 }
 
 
@@ -41,7 +43,7 @@ def test_alembic_check_has_nothing_to_generate(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == "0002_contracts"
+        assert current_revision(engine) == "0003_billing"
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
@@ -63,7 +65,7 @@ def test_money_columns_are_numeric_12_2(portal_db_url: str) -> None:
             for column in table.columns
             if isinstance(column.type, Money)
         ]
-        assert len(money) == 6
+        assert len(money) == 7  # + invoices.vat (0003_billing)
         for table, name in money:
             (column,) = (c for c in inspector.get_columns(table) if c["name"] == name)
             numeric = column["type"]

@@ -33,7 +33,7 @@ TABLES = {
     "credential_requests",
     "audit_log",
     "outbox",
-} | CONTRACT_TABLES  # issue 5, revision 0002_contracts
+} | CONTRACT_TABLES  # issue 5, revisions 0002_contracts and 0003_billing
 
 
 def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
@@ -41,7 +41,7 @@ def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0002_contracts"
+        assert current_revision(engine) == head_revision() == "0003_billing"
     finally:
         engine.dispose()
 
