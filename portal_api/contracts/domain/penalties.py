@@ -23,7 +23,7 @@ already left it (7.1з); callers pass it in.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from portal_api.contracts.domain.dates import next_working_day_if_off
@@ -107,8 +107,15 @@ def termination_penalty(monthly_fee: Decimal, ground: str) -> Decision[Decimal]:
     )
 
 
+def _site_parts(fees: FeeBreakdown | Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Each site's part of the monthly fee (4.1: its unit price and additional devices)."""
+    if isinstance(fees, FeeBreakdown):
+        return {item.site_id: item.total for item in fees.sites}
+    return {site: non_negative(f"the fee part of {site}", v) for site, v in fees.items()}
+
+
 def ownership_change_penalty(
-    breakdown: FeeBreakdown,
+    breakdown: FeeBreakdown | Mapping[str, Decimal],
     site_ids: Iterable[str],
     ends_on: dt.date,
     subscription_end: dt.date,
@@ -119,16 +126,24 @@ def ownership_change_penalty(
     formed by the initial and additional devices of those sites (the contract
     goes on for the others, 7.1з). Ending on or after ``subscription_end`` (the
     last day of the subscription) is not early: no penalty.
+
+    ``breakdown`` is the fee's breakdown (4.1) or, equally, each site's part of the
+    fee by site id. The one computation of 8.1c: ``termination.ownership_change``
+    (7.1з) calls it too (docs/contract-rules.md "7.1з / 8.1в").
     """
     leaving = sorted(set(site_ids))
     if not leaving:
         raise RuleError("name the site(s) that changed owner")
-    part = breakdown.part(leaving)
-    whole = len(leaving) == len(breakdown.sites)
+    parts = _site_parts(breakdown)
+    unknown = [s for s in leaving if s not in parts]
+    if unknown:
+        raise RuleError(f"sites not in the contract: {', '.join(unknown)}")
+    part = cents(sum((parts[s] for s in leaving), ZERO))
+    whole = len(leaving) == len(parts)
     numbers: dict[str, Decimal | int | dt.date | str | bool | None] = {
         "sites": ", ".join(leaving),
         "all_sites": whole,
-        "monthly_fee": breakdown.total,
+        "monthly_fee": cents(sum(parts.values(), ZERO)),
         "fee_part": part,
         "ends_on": ends_on,
         "subscription_end": subscription_end,

@@ -28,6 +28,7 @@ from portal_api.contracts.domain.contract import TerminationGround
 from portal_api.contracts.domain.dates import first_of_next_month
 from portal_api.contracts.domain.decision import Decision, Number, RuleError
 from portal_api.contracts.domain.money import ZERO, cents, non_negative
+from portal_api.contracts.domain.penalties import ownership_change_penalty
 
 __all__ = [
     "FORCE_MAJEURE_DAYS",
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 FORCE_MAJEURE_DAYS = 60  # 7.1г
-_TWO = Decimal(2)
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,13 @@ def ownership_change(
     whole = cents(sum(fees.values(), ZERO))
     part = cents(sum((fees[s] for s in leaving), ZERO))
     remaining = tuple(sorted(s for s in fees if s not in leaving))
-    early = changed_on < subscription_last_day
-    penalty = cents(_TWO * part) if ownership and early else ZERO
+    # 8.1в is computed once, in penalties (the pure rule); a change of the right of
+    # use alone owes none, so the penalty is not even asked for then.
+    penalty = (
+        ownership_change_penalty(fees, leaving, changed_on, subscription_last_day).value
+        if ownership
+        else ZERO
+    )
     charges = (("8.1c", penalty),) if penalty else ()
     numbers: dict[str, Number] = {
         "changed_on": changed_on,
