@@ -6,6 +6,7 @@
     myenergy-portal user passwd   set a login's password (asked twice, or from stdin)
     myenergy-portal seed-demo     add the demo customers, sites, devices and users
     myenergy-portal outbox send   send the queued e-mails (once, or --loop)
+    myenergy-portal interruptions scan   propose interruptions for devices silent > 6 h (5.2)
 
 Every command reads the configuration from ``--config`` (or the file named by
 MYENERGY_PORTAL_CONFIG) with MYENERGY_PORTAL_<SECTION>_<KEY> overrides, and
@@ -194,6 +195,8 @@ def cmd_outbox_send(args: argparse.Namespace, config: PortalConfig) -> int:
 
 def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
     """The contract engine's day (issue 5): invoices, interest, proposals, notices."""
+    from ingest.store import open_store  # noqa: PLC0415
+    from portal_api.consumption.service import ConsumptionService  # noqa: PLC0415
     from portal_api.contracts.daily import SOFIA, run_daily  # noqa: PLC0415
     from portal_api.contracts.settings import billing_settings, rate_table  # noqa: PLC0415
     from portal_api.db.engine import make_engine, session_factory  # noqa: PLC0415
@@ -207,6 +210,7 @@ def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
     billing = billing_settings(config.billing)
     rates = rate_table(config.billing)
     engine = make_engine(config.database.url)
+    store = open_store(config.store.store_config())  # 5.2: silent devices
     try:
         report = run_daily(
             session_factory(engine),
@@ -215,12 +219,44 @@ def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
             rates=rates,
             billing=billing,
             now=now,
+            statuses=ConsumptionService(store),
         )
     finally:
+        store.close()
         engine.dispose()
     for line in report.lines():
         print(line, flush=True)
     return 0 if not report.failed else 1
+
+
+def _aware(value: str) -> dt.datetime:
+    """An ISO 8601 time with its UTC offset (argparse type); a naive one is refused."""
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError("give the time with its UTC offset, e.g. +02:00 or Z")
+    return moment
+
+
+def cmd_interruptions_scan(args: argparse.Namespace, config: PortalConfig) -> int:
+    """5.2: propose an unplanned interruption for every device silent more than 6 hours."""
+    from ingest.store import open_store  # noqa: PLC0415
+    from portal_api.consumption.service import ConsumptionService  # noqa: PLC0415
+    from portal_api.contracts.daily_interruptions import silence_step  # noqa: PLC0415
+    from portal_api.db.engine import make_engine, session_factory  # noqa: PLC0415
+
+    now = args.at if args.at is not None else _now()
+    engine = make_engine(config.database.url)
+    store = open_store(config.store.store_config())
+    try:
+        report = silence_step(session_factory(engine), ConsumptionService(store), now)
+    finally:
+        store.close()
+        engine.dispose()
+    for line in report.lines():
+        print(line, flush=True)
+    for decision_id in report.proposed:
+        print(f"  proposed: decision {decision_id}", flush=True)
+    return 0
 
 
 # -- parser ------------------------------------------------------------------------------------
@@ -286,6 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day to run (default: today in Europe/Sofia); re-running a day is safe",
     )
     daily.set_defaults(handler=cmd_daily)
+    interruptions = commands.add_parser("interruptions", help="interruptions of the service")
+    interruption_commands = interruptions.add_subparsers(
+        dest="interruptions_command", required=True, metavar="ACTION"
+    )
+    scan = interruption_commands.add_parser(
+        "scan", help="propose interruptions for devices silent more than 6 hours (5.2)"
+    )
+    scan.add_argument(
+        "--at",
+        type=_aware,
+        default=None,
+        metavar="ISO",
+        help="the moment to judge silence at (default: now), with its UTC offset",
+    )
+    scan.set_defaults(handler=cmd_interruptions_scan)
     return parser
 
 

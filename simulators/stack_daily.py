@@ -62,6 +62,7 @@ class DailyRunner:
             rates=services.rates,
             billing=services.billing,
             now=now,
+            statuses=services.consumption,  # 5.2: devices silent over 6 hours
         )
         self._last = day
         for line in report.lines():

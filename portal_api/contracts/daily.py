@@ -19,6 +19,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from portal_api.contracts.app.billing_restoration import check_restoration
+from portal_api.contracts.daily_interruptions import (
+    DeviceStatusSource,
+    interruption_steps,
+    silence_step,
+)
+from portal_api.contracts.daily_terminations import end_due_contracts
 from portal_api.contracts.db.billing_repository import BillingRepository
 from portal_api.contracts.db.enums import DecisionKind, NoticeKind
 from portal_api.contracts.db.events_repository import EventRepository
@@ -30,6 +37,7 @@ from portal_api.contracts.domain.fees import monthly_fee
 from portal_api.contracts.domain.interest import RateTable, late_status
 from portal_api.contracts.domain.term import latest_expiry_notice, subscription_end
 from portal_api.contracts.invoice_pdf import render_invoice
+from portal_api.contracts.invoice_tax import vat_on
 from portal_api.contracts.invoice_view import InvoiceLine, InvoiceView
 from portal_api.contracts.settings import BillingSettings
 from portal_api.db.models import Customer
@@ -51,13 +59,15 @@ class DailyReport:
     accruals: int = 0
     proposals: int = 0
     notices: int = 0
+    terminations: int = 0  # 7.1a expiries and ends whose notice ran out
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
             f"daily run {self.on.isoformat()}: {self.contracts} contract(s), "
             f"{self.invoices} invoice(s), {self.accruals} accrual(s), "
-            f"{self.proposals} proposal(s), {self.notices} notice(s), {len(self.failed)} failed"
+            f"{self.proposals} proposal(s), {self.notices} notice(s), "
+            f"{self.terminations} termination(s), {len(self.failed)} failed"
         ]
         out += [f"  FAILED {number}: {error}" for number, error in self.failed]
         return out
@@ -86,10 +96,10 @@ def _terms(record: ContractRecord) -> ContractTerms:
     )
 
 
-def _invoice_number(row_id: int) -> str:
-    """ЗДДС art. 114(1)(2): ten digits, from the invoice row id (unique, increasing; a rolled
-    back contract may leave a gap on PostgreSQL: a gapless series is still to do)."""
-    return f"{row_id:010d}"
+def _invoice_number(bills: BillingRepository, key: str) -> str:
+    """ЗДДС art. 114(1)(2): the ten-digit number the invoice took from the one gapless
+    series in this transaction (BillingRepository.add_invoice)."""
+    return bills.tax_number(key)
 
 
 def _view(
@@ -102,8 +112,13 @@ def _view(
     billing: BillingSettings,
 ) -> InvoiceView:
     customer = session.get_one(Customer, record.customer_id)
-    first_site = session.get(SiteRow, lines[0].metering_point) if lines else None
-    address = first_site.address if first_site is not None else "-"
+    # ЗДДС art. 114(1)(5): the buyer's address; the first site's when none is on file.
+    address = (customer.address or "").strip()
+    if not address:
+        first_site = session.get(SiteRow, lines[0].metering_point) if lines else None
+        address = (
+            f"{first_site.address}, {first_site.settlement}" if first_site is not None else "-"
+        )
     issued = dt.datetime.combine(invoice.month, dt.time(0, 0), SOFIA).astimezone(dt.UTC)
     dual = billing.dual_display_until is not None and invoice.month <= billing.dual_display_until
     return InvoiceView(
@@ -147,10 +162,12 @@ def _issue_invoices(
     contract = record.contract
     for scheduled in invoice_schedule(_terms(record), on, calendar).value:
         fee = monthly_fee(record.sites_on(scheduled.month), contract.period_months, prices).value
-        invoice = replace(scheduled, amount=fee.total)
-        row_id = bills.add_invoice(invoice, invoice.month)
+        invoice = replace(scheduled, amount=fee.total)  # the tax base (4.1, without VAT)
+        vat = vat_on(fee.total, billing.vat_rate)
+        row_id = bills.add_invoice(invoice, invoice.month, vat=vat)
         if row_id is None:
             continue  # issued by an earlier run
+        bills.apply_credit(contract.number, invoice.invoice_id)  # 4.3: overpaid money first
         lines = tuple(
             InvoiceLine(
                 metering_point=part.site_id,
@@ -161,8 +178,10 @@ def _issue_invoices(
             )
             for part in fee.sites
         )
-        number = _invoice_number(row_id)
+        number = _invoice_number(bills, invoice.invoice_id)
         view = _view(session, record, invoice, number=number, lines=lines, billing=billing)
+        if (view.subtotal, view.vat) != (fee.total, vat):  # the PDF says what the ledger owes
+            raise ValueError(f"invoice {number}: the PDF's amounts differ from the ledger's")
         bills.attach_pdf(invoice.invoice_id, render_invoice(view))
         report.invoices += 1
         notice = events.claim_notice(
@@ -244,6 +263,58 @@ def _expiry_notice(
     report.notices += 1
 
 
+def _run_contract(
+    sessions: sessionmaker[Session],
+    number: str,
+    on: dt.date,
+    *,
+    calendar: WorkingDays,
+    rates: RateTable,
+    billing: BillingSettings,
+    outbox: Outbox,
+    now: dt.datetime,
+    report: DailyReport,
+) -> None:
+    """One contract's day in one transaction; a failure is reported, never raised."""
+    report.contracts += 1
+    partial = DailyReport(on)
+    try:
+        with sessions.begin() as session:
+            record = ContractRepository(session).contract(number)
+            if record is None:
+                return
+            _issue_invoices(
+                session,
+                record,
+                on,
+                calendar=calendar,
+                billing=billing,
+                outbox=outbox,
+                now=now,
+                report=partial,
+            )
+            _interest_and_proposals(session, record, on, rates, partial)
+            # 4.4: a suspended contract with its overdue fees paid is restored.
+            restoration = check_restoration(session, number, on, calendar)
+            if restoration is not None and restoration.proposed:
+                partial.proposals += 1
+            _expiry_notice(session, record, on, outbox=outbox, now=now, report=partial)
+            steps = interruption_steps(
+                session, record, calendar=calendar, outbox=outbox, now=now
+            )  # 3.2б / 3.2в notices, 5.1 / 5.2 free months
+            partial.notices += steps.notices
+            # 7.1a / 7.2 / 7.3: last, once the day's invoices and free months are in.
+            partial.terminations += end_due_contracts(session, number, on, now)
+    except Exception as exc:  # one bad contract must not stop the others
+        report.failed.append((number, f"{type(exc).__name__}: {exc}"))
+        return
+    report.invoices += partial.invoices
+    report.accruals += partial.accruals
+    report.proposals += partial.proposals
+    report.notices += partial.notices
+    report.terminations += partial.terminations
+
+
 def run_daily(
     sessions: sessionmaker[Session],
     on: dt.date,
@@ -252,37 +323,41 @@ def run_daily(
     rates: RateTable,
     billing: BillingSettings,
     now: dt.datetime,
+    statuses: DeviceStatusSource | None = None,
 ) -> DailyReport:
-    """Run the day ``on`` for every billed contract, one transaction per contract."""
+    """Run the day ``on`` for every billed contract, one transaction per contract.
+
+    ``statuses`` (the time-series read side, ``ConsumptionService``): given, the run
+    also scans for devices silent over 6 hours (5.2, daily_interruptions)."""
     report = DailyReport(on)
     outbox = Outbox(sessions, clock=lambda: now)
-    with sessions() as session:
-        numbers = [r.contract.number for r in ContractRepository(session).contracts(BILLED_STATES)]
-    for number in numbers:
-        report.contracts += 1
-        partial = DailyReport(on)
+    done: set[str] = set()
+    while True:
+        # A renewal that the day's expiry step activated (2.4) is billed in the same run.
+        with sessions() as session:
+            pending = [
+                r.contract.number
+                for r in ContractRepository(session).contracts(BILLED_STATES)
+                if r.contract.number not in done
+            ]
+        if not pending:
+            break
+        for number in pending:
+            done.add(number)
+            _run_contract(
+                sessions,
+                number,
+                on,
+                calendar=calendar,
+                rates=rates,
+                billing=billing,
+                outbox=outbox,
+                now=now,
+                report=report,
+            )
+    if statuses is not None:
         try:
-            with sessions.begin() as session:
-                record = ContractRepository(session).contract(number)
-                if record is None:
-                    continue
-                _issue_invoices(
-                    session,
-                    record,
-                    on,
-                    calendar=calendar,
-                    billing=billing,
-                    outbox=outbox,
-                    now=now,
-                    report=partial,
-                )
-                _interest_and_proposals(session, record, on, rates, partial)
-                _expiry_notice(session, record, on, outbox=outbox, now=now, report=partial)
-        except Exception as exc:  # one bad contract must not stop the others
-            report.failed.append((number, f"{type(exc).__name__}: {exc}"))
-            continue
-        report.invoices += partial.invoices
-        report.accruals += partial.accruals
-        report.proposals += partial.proposals
-        report.notices += partial.notices
+            report.proposals += len(silence_step(sessions, statuses, now).proposed)
+        except Exception as exc:  # the scan failing must not hide the contracts' day
+            report.failed.append(("silence scan", f"{type(exc).__name__}: {exc}"))
     return report

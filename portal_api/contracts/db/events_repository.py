@@ -203,3 +203,68 @@ class EventRepository(RepositoryBase):
             .order_by(NoticeRow.due_on, NoticeRow.id)
         )
         return [mapping.notice_record(row, contract_number) for row in rows]
+
+    # -- single rows and applied decisions (interruptions area, issue 5) ---------------
+
+    def interruption(self, interruption_id: int) -> InterruptionRecord | None:
+        """One interruption with its sites and contract number; None when unknown."""
+        found = self.session.execute(
+            select(InterruptionRow, ContractRow.number)
+            .join(ContractRow, ContractRow.id == InterruptionRow.contract_id)
+            .where(InterruptionRow.id == interruption_id)
+        ).first()
+        if found is None:
+            return None
+        row, number = found
+        sites = self.session.scalars(
+            select(InterruptionSiteRow.site_id).where(InterruptionSiteRow.interruption_id == row.id)
+        )
+        return mapping.interruption_record(row, sites, number)
+
+    def decision(self, decision_id: int) -> DecisionRecord | None:
+        """One entry of the decision log; None when unknown."""
+        found = self.session.execute(
+            select(DecisionRow, ContractRow.number)
+            .join(ContractRow, ContractRow.id == DecisionRow.contract_id)
+            .where(DecisionRow.id == decision_id)
+        ).first()
+        return None if found is None else mapping.decision_record(found[0], found[1])
+
+    def record_applied(
+        self,
+        contract_number: str,
+        kind: DecisionKind,
+        subject: str,
+        on: dt.date,
+        decision: Decision[Any],
+        *,
+        at: dt.datetime,
+    ) -> int | None:
+        """Log what the engine applied itself (a customer's right, e.g. a 5.1 / 5.2 free
+        month): stored confirmed at ``at`` with no staff member; None when one exists
+        for the subject (so a re-run applies nothing twice)."""
+        contract = self._contract_row(contract_number)
+        values = {
+            "contract_id": contract.id,
+            "clause": decision.clause,
+            "kind": kind,
+            "subject": subject,
+            "proposed_on": on,
+            "state": DecisionState.CONFIRMED,
+            "decided_by": None,
+            "decided_at": at,
+            "explanation": mapping.explanation(decision),
+        }
+        return self._insert_absent(DecisionRow, values, ("contract_id", "kind", "subject"))
+
+    def notice(self, contract_number: str, kind: NoticeKind, subject: str) -> NoticeRecord | None:
+        """The notice of (contract, kind, subject) if it was claimed."""
+        contract = self._contract_row(contract_number)
+        row = self.session.scalars(
+            select(NoticeRow).where(
+                NoticeRow.contract_id == contract.id,
+                NoticeRow.kind == kind,
+                NoticeRow.subject == subject,
+            )
+        ).one_or_none()
+        return None if row is None else mapping.notice_record(row, contract_number)

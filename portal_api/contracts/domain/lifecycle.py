@@ -48,6 +48,7 @@ class Event(StrEnum):
     SUSPEND = "suspend"
     RESTORE = "restore"
     DISMANTLED = "dismantled"
+    RENEWAL_STARTS = "renewal_starts"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,13 @@ _SIMPLE: dict[Event, tuple[str, frozenset[ContractState], ContractState, str, st
         S.ACTIVE,
         "възстановяване на достъпа след плащане",
         "access restored after payment",
+    ),
+    Event.RENEWAL_STARTS: (
+        "2.4",
+        frozenset({S.SIGNED}),
+        S.ACTIVE,
+        "начало на подновения договор (оборудването остава на обекта)",
+        "the renewal starts (the equipment stays on site)",
     ),
     Event.DISMANTLED: (
         "7.7",
@@ -237,6 +245,14 @@ def transition(contract: Contract, event: Event | Terminate, on: dt.date) -> Dec
             clause,
             "По договора не е инсталирано оборудване: няма какво да се демонтира.",
             "No equipment was installed under this contract: nothing to dismantle.",
+            event=event.value,
+        )
+    if event is Event.RENEWAL_STARTS and contract.renewal_of is None:
+        return _refuse(
+            contract,
+            clause,
+            "Договорът не подновява друг договор: услугата започва след инсталация (1.4.2).",
+            "The contract renews no other: its service starts after installation (1.4.2).",
             event=event.value,
         )
     early = _before_signing(contract, clause, on, "събитието", "event", event=event.value)

@@ -30,7 +30,8 @@ def test_clause_4_1_monthly_fee_is_sum_of_sites_plus_additional_devices() -> Non
     assert fee.total == Decimal("101.55")
     assert fee.site("B").additional_devices == 2
     assert decision.numbers["additional_devices"] == 3
-    assert decision.explain()["numbers"]["total"] == "101.55"  # type: ignore[index]
+    numbers = decision.explain()["numbers"]
+    assert isinstance(numbers, dict) and numbers["total"] == "101.55"
     assert monthly_fee(SITES, 12, PRICES).value.total == Decimal("109.55")
 
 

@@ -161,6 +161,15 @@ def test_clause_7_7_final_states_accept_nothing() -> None:
             assert not transition(c, Terminate(ground), D(2026, 12, 31)).allowed
 
 
+def test_clause_2_4_renewal_starts_without_installation() -> None:
+    renewal = contract(S.SIGNED, signed_on=D(2026, 12, 15)).with_(renewal_of="MYE-2025-0001")
+    d = apply(renewal, Event.RENEWAL_STARTS, D(2027, 1, 1))
+    assert d.allowed and d.value.state is S.ACTIVE and d.clause == "2.4"
+    first = contract(S.SIGNED, signed_on=D(2026, 12, 15))
+    refused = transition(first, Event.RENEWAL_STARTS, D(2027, 1, 1))
+    assert not refused.allowed and "1.4.2" in refused.reason_en
+
+
 def test_clause_2_1_no_event_before_signing() -> None:
     c = contract(S.SIGNED, signed_on=D(2026, 10, 25))
     d = transition(c, Event.INSTALLATION_BOOKED, D(2026, 10, 24))
@@ -188,7 +197,8 @@ def test_refused_transitions_keep_the_state_and_allowed_ones_follow_the_graph(st
     d = transition(c, event, D(2026, 2, 1))
     graph = {
         S.DRAFT: {S.SIGNED},
-        S.SIGNED: {S.INSTALLATION, S.ENDED_INSTALLATION_IMPOSSIBLE, S.TERMINATED},
+        # 2.4: a renewal goes from signed to active with no installation.
+        S.SIGNED: {S.INSTALLATION, S.ACTIVE, S.ENDED_INSTALLATION_IMPOSSIBLE, S.TERMINATED},
         S.INSTALLATION: {S.SIGNED, S.ACTIVE, S.ENDED_INSTALLATION_IMPOSSIBLE, S.TERMINATED},
         S.ACTIVE: {S.SUSPENDED, S.TERMINATED},
         S.SUSPENDED: {S.ACTIVE, S.TERMINATED},

@@ -134,18 +134,16 @@ def test_clause_4_4_a_suspension_is_proposed_once_and_decided_by_staff(
         assert stored == record
         assert stored.clause == status.clause
         # Decision.explain(), with the LateStatus value as a JSON object
-        assert stored.explanation == {
-            **status.explain(),
-            "value": {
-                "invoice_id": SUBJECT,
-                "due": "2026-12-10",
-                "days_late": 6,
-                "suspension_allowed": True,
-                "termination_allowed": False,
-                "suspension_from": "2026-12-16",
-                "termination_from": "2027-01-25",
-            },
+        value: dict[str, object] = {
+            "invoice_id": SUBJECT,
+            "due": "2026-12-10",
+            "days_late": 6,
+            "suspension_allowed": True,
+            "termination_allowed": False,
+            "suspension_from": "2026-12-16",
+            "termination_from": "2027-01-25",
         }
+        assert stored.explanation == {**status.explain(), "value": value}
         assert repo.decisions(state=DecisionState.PROPOSED) == []
         with pytest.raises(ValueError, match="already confirmed"):
             repo.decide(first, confirmed=False, user_id=seeded["user"], at=decided_at)

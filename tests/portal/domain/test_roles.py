@@ -16,6 +16,14 @@ TABLE = [
     (P.CREDENTIAL_REQUESTS, False, True, False, True),
     (P.MANAGE_USERS, False, False, False, True),
     (P.AUDIT, False, False, False, True),
+    (P.CONTRACTS_READ, False, True, True, True),
+    (P.CONTRACTS_MANAGE, False, True, False, True),
+    (P.INSTALLATION, False, True, True, True),
+    (P.PRICE_LISTS, False, False, False, True),
+    (P.BILLING, False, True, False, True),
+    (P.INTERRUPTIONS, False, True, False, True),
+    (P.DECISIONS, False, True, False, True),
+    (P.QUALITY, False, True, False, True),
 ]
 ROLES = [Role.CUSTOMER, Role.OPERATOR, Role.INSTALLER, Role.ADMIN]
 
