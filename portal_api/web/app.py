@@ -50,6 +50,7 @@ from portal_api.web.routes import (
     pages_contracts_draft,
     pages_decisions,
     pages_interruptions,
+    pages_price_lists,
     pages_quality,
     pages_sites,
 )
@@ -209,6 +210,7 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
         pages_sites,
         pages_account,
         pages_contracts,
+        pages_price_lists,
         pages_contracts_draft,
         pages_billing,
         pages_interruptions,

@@ -1,26 +1,23 @@
 """The decision log as the decisions and terminations services use it (issue 5).
 
-Two things the event repository does not offer: one decision by its id, and a
-decision *applied* rather than proposed. An applied decision is a row the engine
-or a staff member already acted on (an expiry under 7.1a, a confirmed
-termination, the penalty it charges): it is written proposed and decided in the
-same transaction, so it can never be confirmed twice and the queue never shows
-it. ``decided_by`` is None when the engine applied a rule that is no "may"
+One decision by its id (a 404 refusal when unknown), and a decision *applied*
+rather than proposed (``EventRepository.record_applied``): a row the engine or a
+staff member already acted on (an expiry under 7.1a, a confirmed termination, the
+penalty it charges), stored confirmed, so it can never be confirmed twice and the
+queue never shows it. ``decided_by`` is None when the engine applied a rule that is no "may"
 (7.1a: the term ran out). The caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal_api.accounts.audit import write_audit
-from portal_api.contracts.app.contracts_common import Actor, ContractAppError
+from portal_api.contracts.app.contracts_common import ContractAppError, audit
 from portal_api.contracts.db import mapping
-from portal_api.contracts.db.enums import DecisionKind, DecisionState
+from portal_api.contracts.db.enums import DecisionKind
 from portal_api.contracts.db.events_repository import EventRepository
 from portal_api.contracts.db.models import ContractRow, DecisionRow
 from portal_api.contracts.db.records import DecisionRecord
@@ -52,34 +49,10 @@ def record_applied(
     user_id: int | None,
 ) -> int | None:
     """Log ``decision`` as already confirmed; None when the same subject is logged (a re-run)."""
-    decision_id = EventRepository(session).propose(contract_number, kind, subject, on, decision)
-    if decision_id is None:
-        return None
-    row = session.get_one(DecisionRow, decision_id)
-    row.state = DecisionState.CONFIRMED
-    row.decided_by = user_id
-    row.decided_at = at
-    session.flush()
-    return decision_id
-
-
-def audit_contract(
-    session: Session,
-    *,
-    at: dt.datetime,
-    actor: Actor,
-    action: str,
-    number: str,
-    detail: Mapping[str, object],
-) -> None:
-    """Audit a change of contract ``number`` (who, when, from where, what; no personal number)."""
-    write_audit(
-        session,
-        at,
-        action,
-        actor_user_id=actor.user_id,
-        object_type="contract",
-        object_id=number,
-        ip=actor.ip,
-        detail=detail,
+    return EventRepository(session).record_applied(
+        contract_number, kind, subject, on, decision, at=at, user_id=user_id
     )
+
+
+# Every change of a contract is audited the same way, whichever area makes it.
+audit_contract = audit

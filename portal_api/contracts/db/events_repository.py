@@ -239,10 +239,12 @@ class EventRepository(RepositoryBase):
         decision: Decision[Any],
         *,
         at: dt.datetime,
+        user_id: int | None = None,
     ) -> int | None:
-        """Log what the engine applied itself (a customer's right, e.g. a 5.1 / 5.2 free
-        month): stored confirmed at ``at`` with no staff member; None when one exists
-        for the subject (so a re-run applies nothing twice)."""
+        """Log what was applied at once, stored confirmed at ``at``: by the engine itself
+        (a customer's right, e.g. a 5.1 / 5.2 free month; 7.1a expiry: ``user_id`` None) or
+        by staff acting on a right (``user_id``). None when one exists for the subject (so a
+        re-run applies nothing twice)."""
         contract = self._contract_row(contract_number)
         values = {
             "contract_id": contract.id,
@@ -251,7 +253,7 @@ class EventRepository(RepositoryBase):
             "subject": subject,
             "proposed_on": on,
             "state": DecisionState.CONFIRMED,
-            "decided_by": None,
+            "decided_by": user_id,
             "decided_at": at,
             "explanation": mapping.explanation(decision),
         }

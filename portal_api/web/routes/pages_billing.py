@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from babel.dates import format_date
@@ -27,6 +27,7 @@ from portal_api.web.billing_access import (
     require_any,
 )
 from portal_api.web.deps import PageUser, Principal, ServicesDep, check_form_csrf, client_ip
+from portal_api.web.form_money import euro_from_form
 from portal_api.web.i18n import Formatter
 from portal_api.web.render import Renderer
 from portal_api.web.routes.api_billing import INVOICE_READERS, pdf_response
@@ -192,11 +193,8 @@ def _parse(
     request: Request, amount: str, paid_on: str, reference: str, invoice_number: str
 ) -> PaymentInput | str:
     """The form's payment, or the message saying what is wrong with it."""
-    try:
-        value = Decimal(amount.strip().replace(" ", "").replace(",", "."))
-    except InvalidOperation:
-        return _t(request, "Enter the amount in euro, e.g. 88.44.")
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+    value = euro_from_form(amount)
+    if value is None or value == 0:
         return _t(request, "Enter the amount in euro, e.g. 88.44.")
     try:
         day = dt.date.fromisoformat(paid_on.strip())

@@ -22,9 +22,10 @@ from portal_api.contracts.app.contracts_common import Actor, ContractAppError
 from portal_api.contracts.domain.money import ZERO
 from portal_api.domain.roles import Permission
 from portal_api.web.deps import PageUser, ServicesDep, check_form_csrf, client_ip
+from portal_api.web.form_money import euro_from_form
 from portal_api.web.render import Renderer
 from portal_api.web.routes.api_contracts import contract_service
-from portal_api.web.routes.pages_contracts import money, staff_list, staff_only
+from portal_api.web.routes.pages_contracts import staff_list, staff_only
 
 __all__ = ["DraftForm", "parse_sites", "router"]
 
@@ -94,7 +95,7 @@ def make_draft(
     except ValueError:
         signing_on = ends_on = None
         dates_ok = False
-    debt = money(form.other_overdue_debt) if form.other_overdue_debt.strip() else ZERO
+    debt = euro_from_form(form.other_overdue_debt) if form.other_overdue_debt.strip() else ZERO
     error: str | None = None
     if not form.customer_number.strip() or sites is None or form.period_months not in ("12", "24"):
         error = renderer.gettext(

@@ -348,7 +348,9 @@ def test_7_1a_expiry_daily_idempotent(services: Services) -> None:
     assert logged[0].clause == "7.1a"
 
 
-def test_7_1a_a_renewed_contract_is_left_to_its_renewal(services: Services) -> None:
+def test_7_1a_a_renewed_contract_ends_and_its_renewal_goes_on(services: Services) -> None:
+    """The old term ends (7.1a); the renewal keeps its state (the start from signed to
+    active is tests/portal/contracts_daily/test_daily_renewal.py)."""
     original = _record(services)
     renewal = original.contract.with_(
         number="MYE-2026-0099",
@@ -360,7 +362,12 @@ def test_7_1a_a_renewed_contract_is_left_to_its_renewal(services: Services) -> N
             ContractRecord(renewal, original.customer_id, price_list_id=original.price_list_id)
         )
     with services.sessions.begin() as session:
-        assert end_due_contracts(session, IVAN, dt.date(2027, 1, 1), NOW) == 0
+        assert end_due_contracts(session, IVAN, dt.date(2027, 1, 1), NOW) == 1
+    with services.sessions() as session:
+        contracts = ContractRepository(session)
+        old, new = contracts.contract(IVAN), contracts.contract("MYE-2026-0099")
+    assert old is not None and old.contract.state is ContractState.TERMINATED
+    assert new is not None and new.contract.state is renewal.state
 
 
 def test_customer_may_only_give_notice_or_withdraw(services: Services) -> None:
