@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal_api.contracts.app.interruptions import ContractInterruptions, InterruptionView
 from portal_api.contracts.app.interruptions_checks import Remedies
+from portal_api.contracts.app.interruptions_views import ContractInterruptions, InterruptionView
 from portal_api.contracts.domain.decision import Decision
 
 __all__ = [

@@ -155,10 +155,8 @@ def _restore(session: Session, proposal: DecisionRecord, ctx: ConfirmContext) ->
 def _open_interruption(session: Session, proposal: DecisionRecord, ctx: ConfirmContext) -> None:
     # Imported here: the interruptions service is its own area (the 5.x rules, notices,
     # free months) that the rest of the queue does not need.
-    from portal_api.contracts.app.interruptions import (  # noqa: PLC0415
-        InterruptionError,
-        open_from_proposal,
-    )
+    from portal_api.contracts.app.interruptions import open_from_proposal  # noqa: PLC0415
+    from portal_api.contracts.app.interruptions_views import InterruptionError  # noqa: PLC0415
 
     assert proposal.id is not None
     try:

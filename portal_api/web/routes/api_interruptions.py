@@ -13,14 +13,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from portal_api.contracts.app.interruptions import (
-    InterruptionError,
     InterruptionInput,
+    open_interruption,
+    update_interruption,
+)
+from portal_api.contracts.app.interruptions_views import (
+    InterruptionError,
     InterruptionView,
     contract_interruptions,
     interruption_view,
     list_interruptions,
-    open_interruption,
-    update_interruption,
 )
 from portal_api.contracts.db.enums import InterruptionSource
 from portal_api.domain.roles import Permission, Role

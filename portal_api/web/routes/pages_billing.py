@@ -31,6 +31,7 @@ from portal_api.web.form_money import euro_from_form
 from portal_api.web.i18n import Formatter
 from portal_api.web.render import Renderer
 from portal_api.web.routes.api_billing import INVOICE_READERS, pdf_response
+from portal_api.web.routes.pages_contracts import STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -162,6 +163,7 @@ def _payments_page(
         "nav": "staff_payments",
         "query": query,
         "hits": service.find_contracts(query) if query.strip() or not selected else [],
+        "state_labels": {state.value: _t(request, label) for state, label in STATE_LABELS.items()},
         "contract": selected,
         "invoices": invoices,
         "due_now": _due_now(invoices),

@@ -15,17 +15,19 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from portal_api.contracts.app.interruptions import (
+    InterruptionInput,
+    open_from_proposal,
+    open_interruption,
+    update_interruption,
+)
+from portal_api.contracts.app.interruptions_views import (
     ContractInterruptions,
     InterruptionError,
-    InterruptionInput,
     InterruptionView,
     contract_interruptions,
     interruption_view,
     list_interruptions,
-    open_from_proposal,
-    open_interruption,
     pending_proposals,
-    update_interruption,
 )
 from portal_api.contracts.db.repository import ContractRepository
 from portal_api.contracts.domain.decision import Decision

@@ -16,14 +16,16 @@ import pytest
 from sqlalchemy import func, select
 
 from portal_api.contracts.app.interruptions import (
-    InterruptionError,
     InterruptionInput,
+    open_interruption,
+    update_interruption,
+)
+from portal_api.contracts.app.interruptions_views import (
+    InterruptionError,
     InterruptionView,
     contract_interruptions,
     interruption_view,
     list_interruptions,
-    open_interruption,
-    update_interruption,
 )
 from portal_api.contracts.daily_interruptions import interruption_steps
 from portal_api.contracts.db.enums import DecisionKind, NoticeKind

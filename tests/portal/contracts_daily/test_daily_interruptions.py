@@ -19,12 +19,9 @@ from sqlalchemy import func, select
 
 from portal_api.cli import main
 from portal_api.config import SAMPLE_CONFIG
-from portal_api.contracts.app.interruptions import (
-    InterruptionError,
-    interruption_view,
-    open_from_proposal,
-)
+from portal_api.contracts.app.interruptions import open_from_proposal
 from portal_api.contracts.app.interruptions_silence import scan_silent_devices
+from portal_api.contracts.app.interruptions_views import InterruptionError, interruption_view
 from portal_api.contracts.daily import run_daily
 from portal_api.contracts.daily_interruptions import interruption_steps, silence_step
 from portal_api.contracts.db.enums import DecisionKind, DecisionState, InterruptionSource

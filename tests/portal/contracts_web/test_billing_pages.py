@@ -44,6 +44,7 @@ def test_zzd_76_staff_payments_page_records_and_shows_the_allocation(
     with closing(fresh_portal.browser_session("operator")) as client:
         found = client.get("/staff/payments", params={"q": "георгиев"})
         assert 'href="/staff/payments?contract=MYE-2025-0001"' in found.text
+        assert "<td>активен</td>" in found.text  # the state in the page's language
         page = client.get("/staff/payments", params={"contract": "MYE-2025-0001"})
         assert page.status_code == 200 and "Запис на плащане" in page.text
         form = {
