@@ -196,6 +196,7 @@ def cmd_outbox_send(args: argparse.Namespace, config: PortalConfig) -> int:
 def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
     """The contract engine's day (issue 5): invoices, interest, proposals, notices."""
     from ingest.store import open_store  # noqa: PLC0415
+    from ingest.store.base import TimeSeriesStore  # noqa: PLC0415
     from portal_api.consumption.service import ConsumptionService  # noqa: PLC0415
     from portal_api.contracts.daily import SOFIA, run_daily  # noqa: PLC0415
     from portal_api.contracts.settings import billing_settings, rate_table  # noqa: PLC0415
@@ -210,7 +211,13 @@ def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
     billing = billing_settings(config.billing)
     rates = rate_table(config.billing)
     engine = make_engine(config.database.url)
-    store = open_store(config.store.store_config())  # 5.2: silent devices
+    # 5.2: the silence scan reads the time-series store; a store that cannot be opened
+    # costs the scan, never the day's invoices, interest and notices (exit 1 says so).
+    try:
+        store: TimeSeriesStore | None = open_store(config.store.store_config())
+    except Exception as exc:
+        store = None
+        store_problem = f"{type(exc).__name__}: {exc}"
     try:
         report = run_daily(
             session_factory(engine),
@@ -219,11 +226,14 @@ def cmd_daily(args: argparse.Namespace, config: PortalConfig) -> int:
             rates=rates,
             billing=billing,
             now=now,
-            statuses=ConsumptionService(store),
+            statuses=None if store is None else ConsumptionService(store),
         )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
         engine.dispose()
+    if store is None:
+        report.failed.append(("silence scan", f"the time-series store: {store_problem}"))
     for line in report.lines():
         print(line, flush=True)
     return 0 if not report.failed else 1

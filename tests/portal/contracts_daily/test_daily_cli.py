@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,12 +51,40 @@ def database(sessions: sessionmaker[Session], seeded: dict[str, int], portal_db_
 
 
 def test_cli_daily_issues_the_first_invoice(
-    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    for key, value in {**ENV, "MYENERGY_PORTAL_DATABASE_URL": database}.items():
+    env = {
+        **ENV,
+        "MYENERGY_PORTAL_DATABASE_URL": database,
+        "MYENERGY_PORTAL_STORE_SQLITE_PATH": str(tmp_path / "ts.sqlite3"),
+    }
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     args = ["--config", str(SAMPLE_CONFIG), "daily", "--date", "2026-05-01"]
     assert main(args) == 0
     assert "1 invoice(s)" in capsys.readouterr().out
     assert main(args) == 0
     assert "0 invoice(s)" in capsys.readouterr().out
+
+
+def test_cli_daily_bills_even_when_the_store_cannot_be_opened(
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    unreachable = tmp_path / "no-such-directory" / "ts.sqlite3"
+    env = {
+        **ENV,
+        "MYENERGY_PORTAL_DATABASE_URL": database,
+        "MYENERGY_PORTAL_STORE_SQLITE_PATH": str(unreachable),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    args = ["--config", str(SAMPLE_CONFIG), "daily", "--date", "2026-05-01"]
+    assert main(args) == 1  # the silence scan could not run: said, not hidden
+    out = capsys.readouterr().out
+    assert "1 invoice(s)" in out and "FAILED silence scan: the time-series store" in out
