@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -222,10 +223,17 @@ def test_embedded_stack_backfills_then_ingests_live_data(tmp_path: Path) -> None
 @pytest.mark.integration
 def test_portal_serves_the_demo_customer_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     state_dir = tmp_path / "stack"
+    # Yesterday's noon in Sofia: "today" of the simulated clock has hours of data whatever
+    # the real time (a run just after local midnight would otherwise see an empty day).
+    sofia = ZoneInfo("Europe/Sofia")
+    noon = dt.datetime.combine(
+        dt.datetime.now(sofia).date() - dt.timedelta(days=1), dt.time(12, 0), sofia
+    )
     proc = subprocess.Popen(
         [
             *(STACK_EXE, "--plain", "--speed", SPEED, "--state-dir", str(state_dir)),
             *("--history-days", "0.1", "--portal-port", "18000"),
+            *("--start", noon.isoformat()),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
