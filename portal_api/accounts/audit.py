@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from portal_api.accounts.acting import acting_detail
 from portal_api.db.models import AuditEntry
 
 FORBIDDEN_KEYS = frozenset(
@@ -46,6 +47,9 @@ def write_audit(
     bad = FORBIDDEN_KEYS.intersection(k.lower() for k in data)
     if bad:
         raise ValueError(f"audit detail must not carry {sorted(bad)}")
+    # A PIK session's actions say which PIK and in what role its holder acts (issue 6).
+    for key, value in acting_detail(actor_user_id).items():
+        data.setdefault(key, value)
     entry = AuditEntry(
         at=at,
         actor_user_id=actor_user_id,

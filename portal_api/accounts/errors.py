@@ -58,6 +58,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "forbidden": ("Нямате права за това действие.", "You may not do this."),
     "note_too_long": ("Текстът е твърде дълъг.", "The text is too long."),
+    # -- PIK login and issuance (issue 6)
+    "invalid_pik": ("Грешен ЕИК/ЕГН или ПИК.", "Wrong EIK/EGN or PIK."),
+    "check_identifier": (
+        "Проверете номера: въведете ЕГН (10 цифри), ЕИК (9 цифри) или БУЛСТАТ (13 цифри).",
+        "Check the number: enter an EGN (10 digits), EIK (9 digits) or BULSTAT (13 digits).",
+    ),
+    "customer_number_required": (
+        "Въведете и клиентския си номер (10 цифри) от документа за ПИК.",
+        "Also enter your customer number (10 digits) from the PIK letter.",
+    ),
+    "invalid_holder": (
+        "Посочете името на упълномощеното лице.",
+        "State the name of the authorised person.",
+    ),
+    "qes_document_required": (
+        "Приложете искането, подписано с КЕП, и името на подписалия го.",
+        "Attach the request signed with a qualified e-signature and the signer's name.",
+    ),
+    "pik_revoked": ("ПИК вече е анулиран.", "The PIK has already been revoked."),
 }
 
 

@@ -37,7 +37,7 @@ from portal_api.accounts.views import (
 )
 from portal_api.config import SecuritySettings
 from portal_api.db.enums import Language, RequestState, Role, SessionKind
-from portal_api.db.models import AuthSession, Customer, PasswordReset, User
+from portal_api.db.models import AuthSession, Customer, PasswordReset, Pik, User
 from portal_api.domain.workdays import WorkingDays
 from portal_api.notify.outbox import Outbox
 
@@ -210,6 +210,12 @@ class Accounts:
             user = session.get(User, row.user_id)
             if user is None or not user.active:
                 return None
+            acting_role: str | None = None
+            if row.pik_id is not None:
+                pik = session.get(Pik, row.pik_id)
+                if pik is None or pik.revoked_at is not None:
+                    return None  # revoking a PIK ends what it opened
+                acting_role = pik.holder_role
             if now - row.last_used_at >= TOUCH_EVERY:
                 row.last_used_at = now
                 if kind is SessionKind.COOKIE:
@@ -221,6 +227,8 @@ class Accounts:
                 kind=kind,
                 csrf_token=row.csrf_token,
                 expires_at=row.expires_at,
+                pik_id=row.pik_id,
+                acting_role=acting_role,
             )
 
     def logout(self, token: str, ip: str | None = None) -> None:

@@ -83,6 +83,9 @@ class AuthContext:
     kind: SessionKind
     csrf_token: str
     expires_at: dt.datetime
+    # A session opened with a PIK (issue 6): which one, and its holder's role.
+    pik_id: int | None = None
+    acting_role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -160,6 +161,48 @@ class AuthSession(Base):
     last_used_at: Mapped[dt.datetime] = _utc()
     ip: Mapped[str | None] = mapped_column(String(IP))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # The PIK a session was opened with (issue 6): its holder's role is on every audit entry.
+    pik_id: Mapped[int | None] = mapped_column(ForeignKey("piks.id"))
+
+
+class Pik(Base):
+    """A personal identification code (ПИК, seed 000): only its argon2 hash is kept.
+
+    The holder is the customer or a person it authorised; the channel is a service
+    centre visit or a request signed with a qualified electronic signature (its
+    document is kept). A reissue revokes the row and points ``replaced_by`` at the new one.
+    """
+
+    __tablename__ = "piks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    holder_role: Mapped[str] = mapped_column(String(16))  # customer | authorised
+    holder_name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))  # in_person | qes_request
+    request_document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    request_filename: Mapped[str | None] = mapped_column(String(200))
+    request_sha256: Mapped[str | None] = mapped_column(String(SHA256_HEX))
+    request_signer: Mapped[str | None] = mapped_column(String(200))
+    pik_hash: Mapped[str] = mapped_column(String(255))  # argon2id, like passwords
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    issued_at: Mapped[dt.datetime] = _utc()
+    revoked_at: Mapped[dt.datetime | None] = _utc(nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    replaced_by: Mapped[int | None] = mapped_column(ForeignKey("piks.id"))
+    failed_logins: Mapped[int] = mapped_column(Integer)  # consecutive
+    locked_until: Mapped[dt.datetime | None] = _utc(nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("holder_role IN ('customer', 'authorised')", name="holder_role"),
+        CheckConstraint("channel IN ('in_person', 'qes_request')", name="channel"),
+        # A QES request is kept with its signed document, its digest and its signer.
+        CheckConstraint(
+            "channel <> 'qes_request' OR (request_document IS NOT NULL"
+            " AND request_sha256 IS NOT NULL AND request_signer IS NOT NULL)",
+            name="qes_document",
+        ),
+    )
 
 
 class LoginAttempt(Base):
@@ -254,6 +297,7 @@ __all__ = [
     "LoginAttempt",
     "OutboxMessage",
     "PasswordReset",
+    "Pik",
     "Site",
     "User",
 ]

@@ -25,6 +25,12 @@ _STATUS = {
     "unmatched_request": 409,
     "forbidden": 403,
     "note_too_long": 422,
+    "invalid_pik": 401,
+    "check_identifier": 422,
+    "customer_number_required": 422,
+    "invalid_holder": 422,
+    "qes_document_required": 422,
+    "pik_revoked": 409,
 }
 
 

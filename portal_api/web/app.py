@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from portal_api.accounts.acting import ActingMiddleware
 from portal_api.config import PortalConfig
 from portal_api.consumption.errors import QueryError
 from portal_api.web import deps
@@ -40,6 +41,7 @@ from portal_api.web.routes import (
     api_interruptions,
     api_live,
     api_me,
+    api_pik,
     api_quality,
     api_sites,
     api_staff,
@@ -50,6 +52,7 @@ from portal_api.web.routes import (
     pages_contracts_draft,
     pages_decisions,
     pages_interruptions,
+    pages_pik,
     pages_price_lists,
     pages_quality,
     pages_sites,
@@ -183,6 +186,7 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
     )
 
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ActingMiddleware)  # the PIK holder's role on audit entries (issue 6)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(deps.LoginRequiredError, _login_required)
@@ -190,6 +194,7 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
 
     api_modules = (
         api_auth,
+        api_pik,
         api_me,
         api_sites,
         api_consumption,
@@ -207,6 +212,7 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
     page_modules = (
         api_docs,
         pages_auth,
+        pages_pik,
         pages_sites,
         pages_account,
         pages_contracts,

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from portal_api.accounts.acting import note_pik_session
 from portal_api.domain.roles import Permission, Role, can
 from portal_api.web.directory import DeviceRecord, SiteRecord
 from portal_api.web.i18n import LANG_COOKIE, negotiate
@@ -96,6 +97,7 @@ def _principal_from(services: Services, token: str, kind: str) -> Principal | No
     if context is None:
         return None
     user = context.user
+    note_pik_session(user.id, context.pik_id, context.acting_role)
     return Principal(
         user_id=user.id,
         username=user.username,

@@ -30,6 +30,7 @@ from tests.portal.web import (
     authz_contracts,
     authz_decisions,
     authz_interruptions,
+    authz_pik,
     authz_quality,
 )
 from tests.portal.web.authz_common import OK, PUBLIC, ParamGetter
@@ -44,7 +45,14 @@ USERS = {
     "admin": "admin",
 }
 LOGIN = "login"
-AREAS = (authz_contracts, authz_billing, authz_interruptions, authz_decisions, authz_quality)
+AREAS = (
+    authz_contracts,
+    authz_billing,
+    authz_interruptions,
+    authz_decisions,
+    authz_quality,
+    authz_pik,
+)
 
 # (method, path) -> expectation per caller, in the order of CALLERS.
 MATRIX: dict[tuple[str, str], tuple[str | int, ...]] = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import closing
 
 import pytest
 from sqlalchemy import select
@@ -88,6 +89,61 @@ def test_secrets_never_reach_logs_or_audit(
         audit = session.scalars(select(AuditEntry)).all()
     assert {row.action for row in audit} >= {"login_failed", "login"}, [r.action for r in audit]
     audit_text = "\n".join(f"{row.action} {row.detail}" for row in audit)
+    for secret in secrets:
+        assert secret not in logged, f"a secret reached the logs: {secret[:3]}..."
+        assert secret not in audit_text, f"a secret reached the audit log: {secret[:3]}..."
+
+
+def test_pik_login_and_issuance_leak_nothing(
+    fresh_portal: Portal, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 6: the PIK and the EGN/EIK typed at login reach neither logs nor audit."""
+    caplog.set_level(logging.DEBUG)
+    portal = fresh_portal
+    owner = next(c for c in DEMO_CUSTOMERS if c.user.username == OWNER)
+    with closing(portal.browser_session("operator")) as staff:
+        desk = staff.get("/staff/piks", params={"customer": owner.number})
+        letter = staff.post(
+            "/staff/piks",
+            data={
+                "csrf_token": csrf_of(desk.text),
+                "customer": owner.number,
+                "holder_role": "customer",
+                "channel": "in_person",
+            },
+        )
+        assert letter.status_code == 200, letter.text
+    found = re.search(r'<strong id="letter-pik">([A-Z0-9]{8})</strong>', letter.text)
+    assert found is not None
+    code = found.group(1)
+    secrets = [code, code.lower(), owner.identifier, "ZZZZ9999"]
+    with portal.client() as client:
+        page = client.get("/login")
+        for pik in ("ZZZZ9999", code):
+            answer = client.post(
+                "/login/pik",
+                data={
+                    "csrf_token": csrf_of(page.text),
+                    "identifier": owner.identifier,
+                    "pik": pik,
+                    "next": "/sites",
+                },
+            )
+            assert answer.status_code in (303, 401)
+        token = client.post(
+            "/api/v1/auth/pik-token", data={"identifier": owner.identifier, "pik": code.lower()}
+        )
+        assert token.status_code == 200, token.text
+        secrets.append(token.json()["access_token"])
+
+    out, err = capfd.readouterr()
+    logged = "\n".join([out, err, caplog.text])
+    assert "/login/pik" in logged or caplog.records, "nothing was logged: the test saw nothing"
+    with portal.services.sessions() as session:
+        audit = session.scalars(select(AuditEntry)).all()
+    actions = {row.action for row in audit}
+    assert {"pik_issued", "pik_login_failed", "login"} <= actions, actions
+    audit_text = "\n".join(f"{row.action} {row.object_id} {row.detail}" for row in audit)
     for secret in secrets:
         assert secret not in logged, f"a secret reached the logs: {secret[:3]}..."
         assert secret not in audit_text, f"a secret reached the audit log: {secret[:3]}..."
