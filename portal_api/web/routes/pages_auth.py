@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from portal_api.accounts.errors import AccountError
+from portal_api.accounts.views import LoginResult
 from portal_api.db.enums import SessionKind
 from portal_api.web.account_errors import message_for
 from portal_api.web.deps import (
@@ -45,6 +46,27 @@ def safe_next(target: str | None) -> str:
 
 
 # -- log in / out --------------------------------------------------------------------------
+
+
+def logged_in(result: LoginResult, next_path: str, *, cookie_secure: bool) -> Response:
+    """After any login form (password or PIK): the session cookie, then on to ``next_path``."""
+    assert result.token is not None
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=result.expires_in,
+        httponly=True,
+        secure=cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    if result.user is not None:
+        # The user's own language setting wins from now on; keep the cookie in step.
+        response.set_cookie(
+            LANG_COOKIE, result.user.language.value, max_age=LANG_COOKIE_MAX_AGE, samesite="lax"
+        )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -96,22 +118,7 @@ def login_submit(
             },
             status_code=status_code,
         )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=result.expires_in,
-        httponly=True,
-        secure=services.config.security.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
-    if result.user is not None:
-        # The user's own language setting wins from now on; keep the cookie in step.
-        response.set_cookie(
-            LANG_COOKIE, result.user.language.value, max_age=LANG_COOKIE_MAX_AGE, samesite="lax"
-        )
-    return response
+    return logged_in(result, next, cookie_secure=services.config.security.cookie_secure)
 
 
 @router.post("/logout")

@@ -21,7 +21,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from portal_api.accounts.errors import AccountError
@@ -40,7 +40,6 @@ from portal_api.db.enums import SessionKind
 from portal_api.domain.roles import Permission
 from portal_api.web.account_errors import message_for
 from portal_api.web.deps import (
-    SESSION_COOKIE,
     PagePrincipal,
     PageUser,
     Principal,
@@ -48,9 +47,9 @@ from portal_api.web.deps import (
     check_form_csrf,
     client_ip,
 )
-from portal_api.web.i18n import LANG_COOKIE, Formatter
+from portal_api.web.i18n import Formatter
 from portal_api.web.render import Renderer
-from portal_api.web.routes.pages_auth import LANG_COOKIE_MAX_AGE, safe_next
+from portal_api.web.routes.pages_auth import logged_in, safe_next
 from portal_api.web.services import Services
 
 router = APIRouter(include_in_schema=False)
@@ -144,21 +143,7 @@ def login_pik_submit(
             ask_number=ask_number,
             status_code=429 if refused.code in ("locked", "throttled") else 401,
         )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=result.expires_in,
-        httponly=True,
-        secure=services.config.security.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
-    if result.user is not None:
-        response.set_cookie(
-            LANG_COOKIE, result.user.language.value, max_age=LANG_COOKIE_MAX_AGE, samesite="lax"
-        )
-    return response
+    return logged_in(result, next, cookie_secure=services.config.security.cookie_secure)
 
 
 # -- staff: the issuing desk -------------------------------------------------------------------
