@@ -45,13 +45,13 @@ IP = 45  # longest textual IPv6 (with an embedded IPv4)
 SHA256_HEX = 64
 
 
-def _enum(enum: type[StrEnum], name: str) -> Enum:
+def _enum(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
     return Enum(
         enum,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda e: [member.value for member in e],
     )
 
@@ -302,6 +302,8 @@ __all__ = [
     "User",
 ]
 
-# The contract engine's tables (issue 5) share this metadata and its one Alembic
-# history; imported here so that `alembic check` and the migrations tests see them.
-import portal_api.contracts.db.models  # noqa: E402, F401
+# The contract engine's tables (issue 5) and the service requests of the Virtual
+# Customer Service Centre (issue 6) share this metadata and its one Alembic history;
+# imported here so that `alembic check` and the migrations tests see them.
+import portal_api.contracts.db.models  # noqa: E402
+import portal_api.service_requests.models  # noqa: E402, F401

@@ -33,6 +33,8 @@ class Permission(StrEnum):
     INTERRUPTIONS = "interruptions"  # open, update and close interruptions (5.1, 5.2)
     DECISIONS = "decisions"  # confirm or reject the engine's proposals ("may" rights)
     QUALITY = "quality"  # import the network operator's measurements (6.5)
+    # -- the Virtual Customer Service Centre (issue 6)
+    SERVICE_REQUESTS = "service_requests"  # work the queue: read, assign, advance, reject
 
 
 STAFF_ROLES = frozenset({Role.OPERATOR, Role.INSTALLER, Role.ADMIN})
@@ -46,6 +48,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ALL_SITES,
             Permission.DEVICE_STATUS,
             Permission.CREDENTIAL_REQUESTS,
+            Permission.SERVICE_REQUESTS,
             Permission.CONTRACTS_READ,
             Permission.CONTRACTS_MANAGE,
             Permission.INSTALLATION,
@@ -69,6 +72,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ALL_SITES,
             Permission.DEVICE_STATUS,
             Permission.CREDENTIAL_REQUESTS,
+            Permission.SERVICE_REQUESTS,
             Permission.MANAGE_USERS,
             Permission.AUDIT,
             Permission.CONTRACTS_READ,

@@ -41,8 +41,11 @@ from portal_api.web.routes import (
     api_interruptions,
     api_live,
     api_me,
+    api_myenergy,
     api_pik,
     api_quality,
+    api_requests,
+    api_requests_staff,
     api_sites,
     api_staff,
     pages_account,
@@ -52,9 +55,12 @@ from portal_api.web.routes import (
     pages_contracts_draft,
     pages_decisions,
     pages_interruptions,
+    pages_myenergy,
     pages_pik,
     pages_price_lists,
     pages_quality,
+    pages_requests,
+    pages_requests_staff,
     pages_sites,
 )
 from portal_api.web.security import SecurityHeadersMiddleware
@@ -206,6 +212,9 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
         api_interruptions,
         api_decisions,
         api_quality,
+        api_myenergy,
+        api_requests,
+        api_requests_staff,
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
@@ -222,6 +231,10 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
         pages_interruptions,
         pages_decisions,
         pages_quality,
+        # MyEnergy first: its fixed /services/myenergy paths win over /services/{kind}.
+        pages_myenergy,
+        pages_requests,
+        pages_requests_staff,
     )
     for module in page_modules:
         app.include_router(module.router)

@@ -34,6 +34,9 @@ TABLES = {
     "audit_log",
     "outbox",
     "piks",  # issue 6, revision 0004_pik
+    "service_requests",  # issue 6, revision 0005_requests
+    "service_request_steps",
+    "service_request_attachments",
 } | CONTRACT_TABLES  # issue 5, revisions 0002_contracts and 0003_billing
 
 
@@ -42,7 +45,7 @@ def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0004_pik"
+        assert current_revision(engine) == head_revision() == "0005_requests"
     finally:
         engine.dispose()
 

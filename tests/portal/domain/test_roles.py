@@ -14,6 +14,7 @@ TABLE = [
     (P.ALL_SITES, False, True, True, True),
     (P.DEVICE_STATUS, False, True, True, True),
     (P.CREDENTIAL_REQUESTS, False, True, False, True),
+    (P.SERVICE_REQUESTS, False, True, False, True),
     (P.MANAGE_USERS, False, False, False, True),
     (P.AUDIT, False, False, False, True),
     (P.CONTRACTS_READ, False, True, True, True),

@@ -30,8 +30,11 @@ from tests.portal.web import (
     authz_contracts,
     authz_decisions,
     authz_interruptions,
+    authz_myenergy,
     authz_pik,
     authz_quality,
+    authz_requests,
+    authz_requests_staff,
 )
 from tests.portal.web.authz_common import OK, PUBLIC, ParamGetter
 from tests.portal.web.conftest import METER, OTHER, OWNER, SITE, Portal, csrf_of
@@ -52,6 +55,9 @@ AREAS = (
     authz_decisions,
     authz_quality,
     authz_pik,
+    authz_requests,
+    authz_requests_staff,
+    authz_myenergy,
 )
 
 # (method, path) -> expectation per caller, in the order of CALLERS.

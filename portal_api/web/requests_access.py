@@ -1,0 +1,19 @@
+"""The service-request services over the portal's database, clock, outbox and address."""
+
+from __future__ import annotations
+
+from portal_api.notify.outbox import Outbox
+from portal_api.service_requests.workflow import RequestService
+from portal_api.web.services import Services
+
+__all__ = ["request_service"]
+
+
+def request_service(services: Services) -> RequestService:
+    """Requests whose e-mails link to the portal's public address (``[http] base_url``)."""
+    return RequestService(
+        services.sessions,
+        services.clock,
+        Outbox(services.sessions, services.clock),
+        services.config.http.base_url,
+    )
