@@ -23,6 +23,36 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def enqueue(
+    session: Session,
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    kind: str,
+    at: dt.datetime,
+    language: Language | str = Language.BG,
+) -> OutboxMessage:
+    """Add one message to ``session``, due at ``at`` (for callers that hold a time, not a
+    clock: a step recorded inside another service's transaction)."""
+    if not to or "@" not in to or "\n" in to or "\r" in to:
+        raise ValueError("not an e-mail address")
+    if "\n" in subject or "\r" in subject:
+        raise ValueError("a subject is one line")  # no header injection
+    message = OutboxMessage(
+        created_at=at,
+        to_addr=to.strip(),
+        subject=subject,
+        body_text=body,
+        kind=kind,
+        language=Language(language),
+        attempts=0,
+        next_attempt_at=at,
+    )
+    session.add(message)
+    return message
+
+
 class Outbox:
     """Queue e-mails in the caller's transaction; count what waits."""
 
@@ -41,23 +71,7 @@ class Outbox:
         language: Language | str = Language.BG,
     ) -> OutboxMessage:
         """Add one message to ``session`` (committed with the caller's work); due now."""
-        if not to or "@" not in to or "\n" in to or "\r" in to:
-            raise ValueError("not an e-mail address")
-        if "\n" in subject or "\r" in subject:
-            raise ValueError("a subject is one line")  # no header injection
-        now = self._clock()
-        message = OutboxMessage(
-            created_at=now,
-            to_addr=to.strip(),
-            subject=subject,
-            body_text=body,
-            kind=kind,
-            language=Language(language),
-            attempts=0,
-            next_attempt_at=now,
-        )
-        session.add(message)
-        return message
+        return enqueue(session, to, subject, body, kind=kind, language=language, at=self._clock())
 
     def pending_count(self) -> int:
         """Messages neither sent nor given up."""
@@ -69,4 +83,4 @@ class Outbox:
             return int(session.scalar(query) or 0)
 
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "enqueue"]

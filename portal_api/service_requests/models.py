@@ -49,6 +49,8 @@ class ServiceRequestRow(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     contract_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The portal address the request was made at: the links in its step e-mails.
+    portal_url: Mapped[str] = mapped_column(String(200))
 
 
 class ServiceRequestStepRow(Base):

@@ -28,7 +28,7 @@ from portal_api.accounts.acting import acting_detail
 from portal_api.accounts.audit import write_audit
 from portal_api.db.enums import Role
 from portal_api.db.models import Customer, Pik, User
-from portal_api.notify.outbox import Outbox
+from portal_api.notify.outbox import enqueue
 from portal_api.service_requests.catalogue import (
     RequestState,
     ServiceDefinition,
@@ -185,11 +185,13 @@ def record_step(
     *,
     at: dt.datetime,
     actor_user_id: int | None,
-    outbox: Outbox,
-    base_url: str,
     note: str = "",
 ) -> ServiceRequestStepRow:
-    """Add ``step`` to ``row``'s timeline, move the request there, audit it and mail it."""
+    """Add ``step`` to ``row``'s timeline, move the request there, audit it and mail it.
+
+    The e-mail links to the request at the portal address it was submitted at, so a
+    step recorded by another service (the contract engine, the daily run) needs no
+    configuration of its own."""
     service = definition(row.kind)
     kind, name = _actor(session, actor_user_id)
     step_row = ServiceRequestStepRow(
@@ -223,9 +225,9 @@ def record_step(
         step=step,
         at=at,
         note=note,
-        link=f"{base_url.rstrip('/')}/requests/{row.number}",
+        link=f"{row.portal_url.rstrip('/')}/requests/{row.number}",
     )
-    outbox.enqueue(session, row.contact_email, subject, body, kind="service_request")
+    enqueue(session, row.contact_email, subject, body, kind="service_request", at=at)
     session.flush()
     return step_row
 
@@ -249,12 +251,10 @@ class RequestService:
         self,
         sessions: sessionmaker[Session],
         clock: Callable[[], dt.datetime],
-        outbox: Outbox,
         base_url: str,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.outbox = outbox
         self.base_url = base_url
 
     # -- submitting ---------------------------------------------------------------------
@@ -318,6 +318,7 @@ class RequestService:
             submitted_at=now,
             updated_at=now,
             contract_number=contract_number,
+            portal_url=self.base_url,
         )
         session.add(row)
         session.flush()
@@ -340,8 +341,6 @@ class RequestService:
             Step.RECEIVED,
             at=now,
             actor_user_id=actor_user_id,
-            outbox=self.outbox,
-            base_url=self.base_url,
         )
         return row
 
@@ -461,8 +460,6 @@ class RequestService:
                 step,
                 at=self.clock(),
                 actor_user_id=actor_user_id,
-                outbox=self.outbox,
-                base_url=self.base_url,
                 note=_note(note),
             )
         return self.one(number)
@@ -499,8 +496,6 @@ class RequestService:
             Step.REJECTED,
             at=self.clock(),
             actor_user_id=actor_user_id,
-            outbox=self.outbox,
-            base_url=self.base_url,
             note=text,
         )
 

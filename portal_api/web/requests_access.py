@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from portal_api.notify.outbox import Outbox
 from portal_api.service_requests.workflow import RequestService
 from portal_api.web.services import Services
 
@@ -14,6 +13,5 @@ def request_service(services: Services) -> RequestService:
     return RequestService(
         services.sessions,
         services.clock,
-        Outbox(services.sessions, services.clock),
         services.config.http.base_url,
     )

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("assigned_to", sa.Integer(), nullable=True),
         sa.Column("contract_number", sa.String(length=32), nullable=True),
+        sa.Column("portal_url", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["assigned_to"],
             ["users.id"],
