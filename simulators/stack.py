@@ -375,6 +375,17 @@ class _Run:
                         {"user": login.username, "role": login.role, "password": DEMO_PASSWORD},
                     )
                 )
+            for pik in stack.piks:
+                print(
+                    logfmt(
+                        "pik",
+                        {
+                            "customer": pik.customer_number,
+                            "identifier": pik.identifier,
+                            "pik": pik.code,
+                        },
+                    )
+                )
         for meter in stack.meters:
             site, s = meter.site, meter.site.serial
             print(
@@ -503,6 +514,12 @@ def _print_portal(run: _Run, console: Console) -> None:
     console.print(f"demo logins, password [bold]{DEMO_PASSWORD}[/]:")
     for login in run.stack.logins:
         console.print(f"  [bold]{login.username:<16}[/] {login.role:<10} {login.who}")
+    if run.stack.piks:
+        console.print(
+            "Virtual CSC: log in with ЕИК/ЕГН + ПИК (demo identities, new PIKs each start):"
+        )
+        for pik in run.stack.piks:
+            console.print(f"  [bold]{pik.identifier:<16}[/] {pik.code:<10} {pik.name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

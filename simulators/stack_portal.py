@@ -1,6 +1,6 @@
 """The portal inside ``myenergy-stack``: configured, migrated, seeded and served on localhost.
 
-    prepare_portal(...)  -> PortalConfig (database migrated, demo data seeded)
+    prepare_portal(...)  -> PreparedPortal (database migrated, demo data seeded, demo PIKs)
     PortalServer(config, clock).start()   uvicorn in a thread, on 127.0.0.1:8000 or the next free
     ...                                   server.url
     server.stop()
@@ -24,9 +24,13 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from portal_api.accounts.passwords import Passwords
+from portal_api.accounts.pik import PikService
+from portal_api.accounts.pik_demo import DemoPik, refresh_demo_piks
 from portal_api.config import PortalConfig, load_config
 from portal_api.db import make_engine, migrate, session_factory
 from portal_api.seed import SeedResult, seed_demo
@@ -42,6 +46,7 @@ __all__ = [
     "PORT_TRIES",
     "PortalServer",
     "PortalStartError",
+    "PreparedPortal",
     "free_port",
     "portal_settings",
     "prepare_portal",
@@ -129,6 +134,15 @@ def portal_settings(
     return env
 
 
+@dataclass(frozen=True)
+class PreparedPortal:
+    """The portal's settings, what the seed added and the demo customers' fresh PIKs."""
+
+    config: PortalConfig
+    seeded: SeedResult
+    piks: tuple[DemoPik, ...]
+
+
 def prepare_portal(
     settings: StackSettings,
     state_dir: Path,
@@ -138,8 +152,9 @@ def prepare_portal(
     now: dt.datetime,
     speed: float = 1.0,
     extra_env: Mapping[str, str] | None = None,
-) -> tuple[PortalConfig, SeedResult]:
-    """The portal's validated settings on a free port; its database migrated and seeded."""
+) -> PreparedPortal:
+    """The portal's validated settings on a free port; its database migrated and seeded,
+    and a PIK for each demo customer (Virtual CSC login) issued for this run."""
     port = free_port(settings.portal.host, settings.portal.port)
     env = portal_settings(settings, state_dir, broker, port, speed)
     env.update(extra_env or {})
@@ -148,15 +163,19 @@ def prepare_portal(
     migrate(config.database.url)
     engine = make_engine(config.database.url)
     try:
+        sessions = session_factory(engine)
         seeded = seed_demo(
-            session_factory(engine),
-            config.security.identifier_keys(),
-            now=now,
-            installed_at=installed_at,
+            sessions, config.security.identifier_keys(), now=now, installed_at=installed_at
         )
+        pik_service = PikService(sessions, _utc_now, config.security, Passwords())
+        piks = tuple(refresh_demo_piks(pik_service))
     finally:
         engine.dispose()
-    return config, seeded
+    return PreparedPortal(config, seeded, piks)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class PortalServer:

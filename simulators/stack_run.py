@@ -54,6 +54,7 @@ from edge_agent.clock import AcceleratedClock
 from edge_agent.config import AgentConfig, ConfigError
 from edge_agent.queue import QueueError
 from hardware.planner import BusBudgetError
+from portal_api.accounts.pik_demo import DemoPik
 from portal_api.config import ConfigError as PortalConfigError
 from portal_api.seed import DemoLogin, demo_logins, demo_site_of
 from simulators.broker import (
@@ -210,6 +211,8 @@ class Stack:
         self.access: BrokerAccess | None = None
         self.ingest: StackIngest | None = None
         self.portal: PortalServer | None = None
+        # The demo customers' PIKs of this run (Virtual CSC login), printed at start.
+        self.piks: tuple[DemoPik, ...] = ()
         self.history: list[HistoryResult] = []
         self.ingest_totals: dict[str, object] = {}
         self.radio: Radio | None = None
@@ -414,7 +417,7 @@ class Stack:
             settings = settings.model_copy(update={"portal": portal})
         now = dt.datetime.fromtimestamp(self.load_start, dt.UTC)
         try:
-            config, _ = prepare_portal(
+            prepared = prepare_portal(
                 settings,
                 self.state_dir,
                 access,
@@ -422,7 +425,8 @@ class Stack:
                 now=now,
                 speed=self.options.speed,
             )
-            self.portal = PortalServer(config, lambda: self.clock.now())  # noqa: PLW0108
+            self.piks = prepared.piks
+            self.portal = PortalServer(prepared.config, lambda: self.clock.now())  # noqa: PLW0108
             self.portal.start()
         except (PortalStartError, PortalConfigError) as exc:
             self.portal = None

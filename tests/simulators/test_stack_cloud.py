@@ -10,7 +10,7 @@ End to end, the real command as a subprocess for a short run at ``--speed 30``:
   consumer; the counters run on from the history without a step, ingest sees no
   gap and no dead letter, every status carries the modem's ``signal_dbm``; a second
   run backfills nothing and numbers on;
-* the portal: the stack prints its URL and the demo logins; a demo customer logs
+* the portal: the stack prints its URL, the demo logins and PIKs; a demo customer logs
   in through the API and sees its sites; SIGTERM stops everything cleanly;
 * configuration alone (environment) points the same command at a running
   Mosquitto, InfluxDB and PostgreSQL.
@@ -257,7 +257,16 @@ def test_portal_serves_the_demo_customer_and_ctrl_c_stops_everything(tmp_path: P
             "admin",
         }
         assert all(f["password"] == DEMO_PASSWORD for f in logins.values())
+        piks = [f for k, f in seen if k == "pik"]
+        assert len(piks) == 3, piks  # one per demo customer, for the Virtual CSC login
         with httpx.Client(base_url=portal["url"], timeout=10) as http:
+            # The printed "ЕИК/ЕГН" + PIK log in (issue 6).
+            for pik in piks:
+                by_pik = http.post(
+                    "/api/v1/auth/pik-token",
+                    data={"identifier": pik["identifier"], "pik": pik["pik"]},
+                )
+                assert by_pik.status_code == 200, (pik["customer"], by_pik.text)
             token = http.post(
                 "/api/v1/auth/token",
                 data={"username": "ivan.georgiev", "password": DEMO_PASSWORD},
