@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 
 from portal_api.accounts.errors import AccountError
-from portal_api.accounts.pik import refusal_error
+from portal_api.accounts.pik_login import refusal_error
 from portal_api.db.enums import SessionKind
 from portal_api.web.account_errors import status_for
 from portal_api.web.deps import ServicesDep, client_ip

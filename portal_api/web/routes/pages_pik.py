@@ -32,10 +32,10 @@ from portal_api.accounts.pik import (
     IssuedPik,
     PikService,
     QesRequest,
-    looks_foreign,
-    refusal_error,
 )
+from portal_api.accounts.pik_codes import looks_foreign
 from portal_api.accounts.pik_letter import PikLetter, render_pik_letter
+from portal_api.accounts.pik_login import refusal_error
 from portal_api.db.enums import SessionKind
 from portal_api.domain.roles import Permission
 from portal_api.web.account_errors import message_for

@@ -8,15 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal_api.accounts.errors import AccountError
-from portal_api.accounts.pik import (
-    PIK_ALPHABET,
-    PIK_LENGTH,
-    Channel,
-    HolderRole,
-    PikService,
-    QesRequest,
-    normalise_pik,
-)
+from portal_api.accounts.pik import Channel, HolderRole, PikService, QesRequest
+from portal_api.accounts.pik_codes import PIK_ALPHABET, PIK_LENGTH, normalise_pik
 from portal_api.accounts.views import Refusal
 from portal_api.config import SecuritySettings
 from portal_api.db.enums import CustomerKind, IdKind, Role, SessionKind
