@@ -1,0 +1,1 @@
+"""Tests of the service requests (issue 6): forms, attachments, workflow."""
