@@ -5,9 +5,11 @@ Every step writes through an idempotent repository call (one invoice per contrac
 month, one accrual per invoice and day, one proposal per contract, kind and invoice,
 one notice per contract, kind and subject; the e-mail is queued only after its notice
 is claimed), so running the job twice for one day, or for an earlier day after a
-later one, adds nothing. The invoice is dated the 1st of its month (4.3) and its PDF
-depends on the invoice only, never on the day of the run. The engine never changes a
-contract's state: suspension and termination are proposals staff confirm.
+later one, adds nothing (a MyEnergy request ordered online reaches "active" once,
+when its contract's subscription has started). The invoice is dated the 1st of its
+month (4.3) and its PDF depends on the invoice only, never on the day of the run. The
+engine never changes a contract's state: suspension and termination are proposals staff
+confirm.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from portal_api.db.models import Customer
 from portal_api.db.models import Site as SiteRow
 from portal_api.domain.workdays import WorkingDays
 from portal_api.notify.outbox import Outbox
+from portal_api.service_requests.follow import subscription_started
 
 __all__ = ["BILLED_STATES", "SOFIA", "BillingSettings", "DailyReport", "run_daily"]
 
@@ -283,6 +286,15 @@ def _run_contract(
             record = ContractRepository(session).contract(number)
             if record is None:
                 return
+            # 2.3a: the request that ordered the contract online reaches "active" (issue 6).
+            subscription_started(
+                session,
+                number=number,
+                state=record.contract.state,
+                subscription_start=record.contract.subscription_start,
+                on=on,
+                at=now,
+            )
             _issue_invoices(
                 session,
                 record,

@@ -179,6 +179,15 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
                 "description": "Proposals staff confirm; terminations (7.x, 8.x)",
             },
             {"name": "quality", "description": "The network operator's measurements (6.5)"},
+            {
+                "name": "service requests",
+                "description": "Virtual CSC: the catalogue, a customer's requests and steps",
+            },
+            {
+                "name": "service requests (staff)",
+                "description": "Virtual CSC: the queue; assign, advance, reject",
+            },
+            {"name": "MyEnergy", "description": "Ordering MyEnergy online: quote and order"},
         ],
     )
     app.state.config = config

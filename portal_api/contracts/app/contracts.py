@@ -166,67 +166,72 @@ class ContractService:
     # -- 1.1, 1.2 a draft -------------------------------------------------------------
 
     def create_draft(self, draft: Draft, actor: Actor) -> DraftResult:
-        signing_on = draft.signing_on or self.today()
         with self.sessions.begin() as session:
-            customer = session.scalars(
-                select(Customer).where(Customer.number == draft.customer_number.strip())
-            ).one_or_none()
-            if customer is None:
-                raise ContractAppError(
-                    400, "Няма клиент с този клиентски номер.", "No customer has this number."
-                )
-            sites = self._draft_sites(session, customer, draft.sites)
-            try:
-                contract = Contract(
-                    number=next_contract_number(session, signing_on.year),
-                    customer_kind=CUSTOMER_KIND[customer.kind],
-                    sites=sites,
-                    period_months=draft.period_months,
-                    email=draft.contact_email.strip(),
-                    off_premises=draft.off_premises,
-                )
-            except RuleError as error:
-                raise ContractAppError(
-                    400, f"Договорът не е допустим: {error}.", f"Invalid contract: {error}."
-                ) from None
-            applicant = Applicant(
-                missing_documents=tuple(d for d in draft.missing_documents if d.strip()),
-                sites_without_operator_contract=tuple(draft.sites_without_operator_contract),
-                overdue_debt=cents(
-                    self._overdue(session, customer.id, signing_on) + draft.other_overdue_debt
-                ),
-                equipment_misuse=draft.equipment_misuse,
-                supply_contract=SupplyContract(
-                    active=draft.supply_contract_active, ends_on=draft.supply_contract_ends_on
-                ),
+            return self.create_draft_in(session, draft, actor)
+
+    def create_draft_in(self, session: Session, draft: Draft, actor: Actor) -> DraftResult:
+        """The draft inside the caller's transaction (MyEnergy ordered online: with its
+        request; its quote: the same code in a transaction that is rolled back)."""
+        signing_on = draft.signing_on or self.today()
+        customer = session.scalars(
+            select(Customer).where(Customer.number == draft.customer_number.strip())
+        ).one_or_none()
+        if customer is None:
+            raise ContractAppError(
+                400, "Няма клиент с този клиентски номер.", "No customer has this number."
             )
-            try:
-                eligibility = check_eligibility(applicant, signing_on)
-            except RuleError as error:
-                raise ContractAppError(400, str(error), str(error)) from None
-            ContractRepository(session).save_contract(ContractRecord(contract, customer.id))
-            audit(
-                session,
-                at=self.clock(),
-                actor=actor,
-                action="contract.draft",
-                number=contract.number,
-                detail={
-                    "customer_number": customer.number,
-                    "sites": [s.site_id for s in sites],
-                    "period_months": contract.period_months,
-                    "signing_on": signing_on.isoformat(),
-                    "refusals_1_2": [r.value.value for r in eligibility.value],
-                    # What the staff page shows of the 1.2 check made at drafting.
-                    ELIGIBILITY_KEY: [
-                        {"ground": r.value.value, "bg": r.reason_bg, "en": r.reason_en}
-                        for r in eligibility.value
-                    ],
-                },
+        sites = self._draft_sites(session, customer, draft.sites)
+        try:
+            contract = Contract(
+                number=next_contract_number(session, signing_on.year),
+                customer_kind=CUSTOMER_KIND[customer.kind],
+                sites=sites,
+                period_months=draft.period_months,
+                email=draft.contact_email.strip(),
+                off_premises=draft.off_premises,
             )
-            detail = build_detail(
-                session, self._load(session, contract.number), self.today(), self.calendar
-            )
+        except RuleError as error:
+            raise ContractAppError(
+                400, f"Договорът не е допустим: {error}.", f"Invalid contract: {error}."
+            ) from None
+        applicant = Applicant(
+            missing_documents=tuple(d for d in draft.missing_documents if d.strip()),
+            sites_without_operator_contract=tuple(draft.sites_without_operator_contract),
+            overdue_debt=cents(
+                self._overdue(session, customer.id, signing_on) + draft.other_overdue_debt
+            ),
+            equipment_misuse=draft.equipment_misuse,
+            supply_contract=SupplyContract(
+                active=draft.supply_contract_active, ends_on=draft.supply_contract_ends_on
+            ),
+        )
+        try:
+            eligibility = check_eligibility(applicant, signing_on)
+        except RuleError as error:
+            raise ContractAppError(400, str(error), str(error)) from None
+        ContractRepository(session).save_contract(ContractRecord(contract, customer.id))
+        audit(
+            session,
+            at=self.clock(),
+            actor=actor,
+            action="contract.draft",
+            number=contract.number,
+            detail={
+                "customer_number": customer.number,
+                "sites": [s.site_id for s in sites],
+                "period_months": contract.period_months,
+                "signing_on": signing_on.isoformat(),
+                "refusals_1_2": [r.value.value for r in eligibility.value],
+                # What the staff page shows of the 1.2 check made at drafting.
+                ELIGIBILITY_KEY: [
+                    {"ground": r.value.value, "bg": r.reason_bg, "en": r.reason_en}
+                    for r in eligibility.value
+                ],
+            },
+        )
+        detail = build_detail(
+            session, self._load(session, contract.number), self.today(), self.calendar
+        )
         return DraftResult(
             detail=detail,
             eligibility=RuleLine.of(eligibility),
@@ -295,6 +300,44 @@ class ContractService:
                 (item.balance for item in billing.ledger(number).items if item.due < on), ZERO
             )
         return total
+
+    def refuse_draft_in(
+        self, session: Session, number: str, actor: Actor, reason: str
+    ) -> tuple[str, ...]:
+        """1.2: the company refuses to sign; the draft, its working paper (2.1), is deleted.
+
+        Its sites are free again (the ids are answered); the audit log keeps the draft,
+        the refusal and its reason, and ``next_contract_number`` never hands the number
+        out again. A signed contract is not a draft any more: it ends under its own
+        terms (7.x), so this is a 409.
+        """
+        record = self._load(session, number)
+        if record.contract.state is not ContractState.DRAFT:
+            raise ContractAppError(
+                409,
+                f"Договор {number} вече е подписан: той се прекратява по реда на Общите "
+                "условия (раздел 7), не с отказ.",
+                f"Contract {number} is already signed: it ends under the General Terms "
+                "(section 7), not by a refusal.",
+            )
+        row = session.scalars(select(ContractRow).where(ContractRow.number == number)).one()
+        sites = tuple(s.site_id for s in record.contract.sites)
+        for site_row in session.scalars(
+            select(ContractSiteRow).where(ContractSiteRow.contract_id == row.id)
+        ):
+            session.delete(site_row)
+        session.flush()  # the sites first: SQLite may run without ON DELETE CASCADE
+        session.delete(row)
+        session.flush()
+        audit(
+            session,
+            at=self.clock(),
+            actor=actor,
+            action="contract.draft_refused",
+            number=number,
+            detail={"sites": list(sites), "reason": reason.strip()[:2000], "clause": "1.2"},
+        )
+        return sites
 
     # -- 2.1, 4.2 signing ---------------------------------------------------------------
 

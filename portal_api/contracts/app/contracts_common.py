@@ -21,6 +21,8 @@ from portal_api.accounts.audit import write_audit
 from portal_api.contracts.db.mapping import explanation
 from portal_api.contracts.db.models import ContractRow
 from portal_api.contracts.domain.decision import Decision
+from portal_api.db.models import AuditEntry
+from portal_api.service_requests.follow import contract_changed
 
 __all__ = [
     "Actor",
@@ -108,7 +110,8 @@ def audit(
     number: str,
     detail: Mapping[str, object],
 ) -> None:
-    """Every staff change of a contract is audited (who, when, from where, what)."""
+    """Every staff change of a contract is audited (who, when, from where, what); the
+    request that ordered the contract online takes the step the change means (``follow``)."""
     write_audit(
         session,
         at,
@@ -119,13 +122,27 @@ def audit(
         ip=actor.ip,
         detail=detail,
     )
+    # A MyEnergy request ordered online follows its contract's life (issue 6).
+    contract_changed(
+        session, action=action, number=number, at=at, actor_user_id=actor.user_id, detail=detail
+    )
 
 
 def next_contract_number(session: Session, year: int) -> str:
-    """``MYE-<year>-<nnnn>``: the next free number of the year (unique constraint backs it)."""
+    """``MYE-<year>-<nnnn>``: the year's next number never used (unique constraint backs it)."""
     prefix = f"MYE-{year}-"
-    last = session.scalar(
+    last_kept = session.scalar(
         select(func.max(ContractRow.number)).where(ContractRow.number.like(prefix + "%"))
     )
-    sequence = int(last.removeprefix(prefix)) + 1 if last else 1
+    # A refused draft is deleted (1.2, 2.1) but its number was given out (the customer's
+    # request and e-mails name it): the audit log of drafts remembers every number used.
+    last_drafted = session.scalar(
+        select(func.max(AuditEntry.object_id)).where(
+            AuditEntry.object_type == "contract",
+            AuditEntry.action == "contract.draft",
+            AuditEntry.object_id.like(prefix + "%"),
+        )
+    )
+    used = [n for n in (last_kept, last_drafted) if n]
+    sequence = max(int(n.removeprefix(prefix)) for n in used) + 1 if used else 1
     return f"{prefix}{sequence:04d}"

@@ -33,6 +33,7 @@ from portal_api.domain.roles import Permission, Role
 from portal_api.web.deps import PageUser, Principal, ServicesDep, check_form_csrf, client_ip
 from portal_api.web.i18n import N_, Formatter
 from portal_api.web.render import Renderer
+from portal_api.web.requests_access import myenergy_service
 from portal_api.web.routes.api_contracts import (
     contract_service,
     contract_visible,
@@ -171,14 +172,21 @@ def _done(request: Request, done: str | None) -> str | None:
 def my_contracts(request: Request, user: PageUser, services: ServicesDep) -> Response:
     if user.role is not Role.CUSTOMER:
         return RedirectResponse("/staff/contracts", status_code=303)
-    views = (
-        contract_service(services).summaries(customer_id=user.customer_id, signed_only=True)
-        if user.customer_id is not None and user.can(Permission.OWN_DATA)
-        else []
-    )
+    views = []
+    if user.customer_id is not None and user.can(Permission.OWN_DATA):
+        service = contract_service(services)
+        views = service.summaries(customer_id=user.customer_id, signed_only=True)
+        # A draft the customer ordered online is shown (awaiting signature); other drafts
+        # stay the service centre's working papers (2.1).
+        ordered = myenergy_service(services).ordered_drafts(user.customer_id)
+        if ordered:
+            drafts = service.summaries(customer_id=user.customer_id, state=ContractState.DRAFT)
+            views = sorted(
+                views + [v for v in drafts if v.number in ordered], key=lambda v: v.number
+            )
     if len(views) == 1:  # one contract: show it at once
-        return _customer_detail(request, contract_visible(services, user, views[0].number))
-    context = _base(request, _t(request, "My contracts"), "contracts")
+        return _customer_detail(request, _customer_visible(services, user, views[0].number))
+    context = _customer_base(request, _t(request, "My contracts"))
     context["contracts"] = views
     return _renderer(request).render(request, "contracts.html", context)
 
@@ -191,11 +199,33 @@ def my_contract(
         return RedirectResponse(
             f"/staff/contracts/{quote(contract_number, safe='')}", status_code=303
         )
-    return _customer_detail(request, contract_visible(services, user, contract_number))
+    return _customer_detail(request, _customer_visible(services, user, contract_number))
+
+
+def _customer_visible(services: Services, user: Principal, number: str) -> ContractDetail:
+    """``contract_visible``, and also a draft this customer ordered online (MyEnergy)."""
+    try:
+        return contract_visible(services, user, number)
+    except HTTPException as error:
+        if error.status_code != status.HTTP_404_NOT_FOUND or user.customer_id is None:
+            raise
+        if not myenergy_service(services).ordered_draft(user.customer_id, number):
+            raise
+    view = contract_service(services).detail(number)
+    if view.customer_id != user.customer_id or view.state is not ContractState.DRAFT:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Contract not found")
+    return view
+
+
+def _customer_base(request: Request, title: str) -> dict[str, Any]:
+    context = _base(request, title, "contracts")
+    # The customer's own draft is ordered and waits for the centre to sign it.
+    context["state_labels"][ContractState.DRAFT.value] = _t(request, "draft — awaiting signature")
+    return context
 
 
 def _customer_detail(request: Request, view: ContractDetail) -> HTMLResponse:
-    context = _base(request, _t(request, "Contract") + " " + view.number, "contracts")
+    context = _customer_base(request, _t(request, "Contract") + " " + view.number)
     context["c"] = view
     return _renderer(request).render(request, "contracts_detail.html", context)
 
