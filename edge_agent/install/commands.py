@@ -1,0 +1,18 @@
+"""The commands of ``myenergy-install``, in the order ``--help`` lists them.
+
+A command is a module with ``add_parser(subparsers)``; its parser's ``func`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Protocol
+
+__all__ = ["MODULES", "CommandModule"]
+
+
+class CommandModule(Protocol):
+    def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None: ...
+
+
+MODULES: tuple[CommandModule, ...] = ()
