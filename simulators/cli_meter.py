@@ -19,6 +19,7 @@ from simulators.meter import SimulatedMeter, meter_phases
 from simulators.rtu_pty import RtuPtyServer, RtuServer
 from simulators.rtu_socket import RtuSocketServer
 from simulators.tcp import TcpMeterServer
+from simulators.wiring import parse_wiring
 
 __all__ = ["add_parser", "run"]
 
@@ -49,11 +50,21 @@ faults (--fault, repeatable; KIND[:COUNT][:key=value]..., no COUNT = until clear
   counter_reset[:start_wh=0]          meter swapped: counters restart near 0
   turnaround:seconds=0.05             change the meter's turnaround time
 
+wiring of the installation (--wiring, repeatable; what the meter's inputs see):
+  reversed_ct:2                       CT of L2 mounted backwards: its power is negative
+  missing_phase:3                     no voltage on L3 (blown fuse): ~0 V, no current
+  ct_ratio:1=2.0                      meter set to twice the ratio of L1's real CT
+
+On the pty the meter answers only a client whose port is set to its baud rate
+(--baud): at another baud rate a frame is noise to it and gets no reply, as on a
+real bus. Parity cannot be compared on a pty (see above).
+
 examples:
   myenergy-sim meter --model sdm630 --rtu --baud 9600 --parity E
   myenergy-sim meter --model sdm630 --tcp 127.0.0.1:5020 --profile business --pv-kw 20
   myenergy-sim meter --rtu-tcp 127.0.0.1:5021 --parity E --start 2026-06-21T10:00Z --pv-kw 8
   myenergy-sim meter --rtu --control /tmp/meter.sock --fault no_reply:5
+  myenergy-sim meter --rtu --baud 19200 --slave 37 --wiring reversed_ct:2 --wiring ct_ratio:1=2
 """
 
 
@@ -114,6 +125,14 @@ def add_parser(sub: Any) -> None:
         metavar="SPEC",
         help=f"inject a fault from the start; kinds: {', '.join(FAULT_KINDS)}",
     )
+    ctl.add_argument(
+        "--wiring",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a wiring fault of the installation: reversed_ct:N, missing_phase:N, "
+        "ct_ratio:N=FACTOR",
+    )
     p.set_defaults(run=run)
 
 
@@ -143,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     if serial.baudrate <= 0:
         raise ValueError("--baud must be > 0")
     faults = [parse_fault(spec) for spec in args.fault]
+    wiring = parse_wiring(args.wiring, meter_phases(meter_map))
     tcp = host_port(args.tcp, "--tcp") if args.tcp else None
     rtu_tcp = host_port(args.rtu_tcp, "--rtu-tcp") if args.rtu_tcp else None
     if args.control:
@@ -152,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
     phases = meter_phases(meter_map)
     load = LoadModel(args.seed, args.profile, args.pv_kw, scale=args.scale, phases=phases)
     turnaround = None if args.turnaround_ms is None else args.turnaround_ms / 1000.0
-    meter = SimulatedMeter(meter_map, load, clock, args.slave, turnaround_s=turnaround)
+    meter = SimulatedMeter(
+        meter_map, load, clock, args.slave, turnaround_s=turnaround, wiring=wiring
+    )
     for kind, count, params in faults:
         meter.faults.inject(kind, count, **params)
 

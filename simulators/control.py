@@ -12,6 +12,8 @@ Meter commands (``myenergy-sim meter --control ...``)::
     {"clear": true}          {"clear": "no_reply"}  clear all / one kind
     {"status": true}         active faults, requests served, simulated time, readings
     {"advance": 3600}        jump the simulated clock one hour ahead
+    {"wiring": ["reversed_ct:2", "ct_ratio:1=2.0"]}   rewire the panel (simulators.wiring);
+    {"wiring": []}           a correctly wired panel again
 
 Link commands (``myenergy-sim link --control ...``)::
 
@@ -38,6 +40,7 @@ from typing import Any
 from simulators.link import LinkProxy, require_loopback
 from simulators.link_modes import parse_mode, parse_schedule
 from simulators.meter import SimulatedMeter
+from simulators.wiring import parse_wiring
 
 __all__ = ["ControlServer", "link_handler", "meter_handler", "request", "split_address"]
 
@@ -134,7 +137,7 @@ def request(address: str, command: dict[str, Any], timeout: float = 5.0) -> dict
 
 
 def meter_handler(meter: SimulatedMeter) -> Handler:
-    """Commands for a simulated meter: faults, clear, status, advance."""
+    """Commands for a simulated meter: faults, clear, wiring, status, advance."""
 
     def handle(cmd: dict[str, Any]) -> dict[str, Any]:
         if "fault" in cmd:
@@ -145,6 +148,14 @@ def meter_handler(meter: SimulatedMeter) -> Handler:
             kind = cmd["clear"]
             meter.faults.clear(None if kind is True else str(kind))
             return {"faults": meter.faults.status()}
+        if "wiring" in cmd:
+            specs = cmd["wiring"]
+            if isinstance(specs, str):
+                specs = [specs]
+            if not isinstance(specs, list):
+                raise ValueError('wiring is a list of specs, e.g. ["reversed_ct:2"]')
+            meter.set_wiring(parse_wiring([str(s) for s in specs], meter.phases))
+            return {"wiring": meter.wiring.to_json()}
         if "advance" in cmd:
             advance = getattr(meter.clock, "advance", None)
             if advance is None:
@@ -157,9 +168,10 @@ def meter_handler(meter: SimulatedMeter) -> Handler:
                 "requests": meter.requests,
                 "time": meter.clock.now(),
                 "faults": meter.faults.status(),
+                "wiring": meter.wiring.to_json(),
                 "readings": _finite(meter.readings()),
             }
-        raise ValueError("unknown command; use fault, clear, advance or status")
+        raise ValueError("unknown command; use fault, clear, wiring, advance or status")
 
     return handle
 

@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from simulators.load_profiles import PROFILES, Profile, pv_fraction
 
-__all__ = ["COUNTER_CHANNELS", "LoadModel"]
+__all__ = ["COUNTER_CHANNELS", "LoadModel", "derive_instant"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -68,8 +68,16 @@ _STREAM_EVENTS = 1
 
 def _derive(p_mw: IntArray, q_mvar: IntArray, u_v: FloatArray) -> dict[str, FloatArray]:
     """Every instant channel from per-phase P, Q (integer mW/mvar) and U, shape (3, n)."""
-    p = p_mw / 1000.0
-    q = q_mvar / 1000.0
+    return derive_instant(p_mw / 1000.0, q_mvar / 1000.0, u_v)
+
+
+def derive_instant(p: FloatArray, q: FloatArray, u_v: FloatArray) -> dict[str, FloatArray]:
+    """Every instant channel (except ``f_hz``) from per-phase P (W), Q (var) and U (V).
+
+    Arrays of shape (3, n). Also what :mod:`simulators.wiring` uses to recompute the
+    channels a wrongly wired meter shows, so currents, PF, totals and the neutral
+    current follow the same formulas as the load's own.
+    """
     s = np.hypot(p, q)
     # pf = p/s, so it carries the sign of active power (negative when exporting)
     pf = np.divide(p, s, out=np.ones_like(p), where=s > 0)
@@ -236,6 +244,23 @@ class LoadModel:
             parts.append(part)
             k += hi - lo
         return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+    def power_series(self, t: float, steps: int) -> tuple[FloatArray, FloatArray]:
+        """Per-phase active (W) and reactive (var) power of ``steps`` consecutive steps
+        from the one containing ``t``, each of shape (3, steps): the raw signal a
+        differently wired meter integrates into its own counters (simulators.wiring)."""
+        k0 = self._step(t)
+        p_parts: list[FloatArray] = []
+        q_parts: list[FloatArray] = []
+        k = k0
+        while k < k0 + steps:
+            b, lo = divmod(k, self._n)
+            hi = min(self._n, lo + (k0 + steps - k))
+            block = self._block(b)
+            p_parts.append(block.p_mw[:, lo:hi] / 1000.0)
+            q_parts.append(block.q_mvar[:, lo:hi] / 1000.0)
+            k += hi - lo
+        return np.concatenate(p_parts, axis=1), np.concatenate(q_parts, axis=1)
 
     def counters_at(self, t: float) -> dict[str, float]:
         """Energy counters at ``t`` (Wh / varh, exact, not truncated)."""

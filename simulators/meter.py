@@ -15,7 +15,10 @@ Like a real meter it:
 * saturates values an integer register cannot hold, and shows the type's largest
   raw value (the usual overflow / "not available" marker) for NaN there;
 * after a swap (the ``counter_reset`` fault) restarts its counters near 0 while the
-  site's true energy (the load model) goes on.
+  site's true energy (the load model) goes on;
+* shows the site through its installation's :class:`~simulators.wiring.Wiring`
+  (reversed CT, missing phase, wrong CT ratio), set at construction or at any time
+  with :meth:`SimulatedMeter.set_wiring`.
 
 Transport-free: the RTU and TCP servers call :meth:`SimulatedMeter.begin_request`
 then :meth:`SimulatedMeter.registers`.
@@ -34,6 +37,7 @@ from hardware.vocabulary import CHANNELS, COUNTER
 from simulators.clock import Clock, SimClock
 from simulators.faults import FaultControl, RequestFaults
 from simulators.load import LoadModel
+from simulators.wiring import WiredCounters, Wiring, wire_instant
 
 __all__ = ["SimulatedMeter", "meter_phases", "register_spans"]
 
@@ -85,6 +89,7 @@ class SimulatedMeter:
         faults: FaultControl | None = None,
         turnaround_s: float | None = None,
         float_counter_resolution_wh: float = 10.0,
+        wiring: Wiring | None = None,
     ) -> None:
         if not 1 <= slave_id <= 247:
             raise ValueError(f"Modbus slave id must be 1..247, got {slave_id}")
@@ -96,6 +101,11 @@ class SimulatedMeter:
         self.turnaround_s = meter_map.turnaround_s if turnaround_s is None else turnaround_s
         self.float_counter_resolution_wh = float_counter_resolution_wh
         self.spans = register_spans(meter_map)
+        self.phases = meter_phases(meter_map)
+        self._wiring = wiring if wiring is not None else Wiring()
+        self._wiring.check_phases(self.phases)
+        # None while the panel has always been wired right: counters are the load's own
+        self._wired: WiredCounters | None = None
         self.requests = 0
         self._lock = threading.Lock()
         self._image: dict[int, dict[int, int]] = {fc: {} for fc in self.spans}
@@ -119,6 +129,22 @@ class SimulatedMeter:
         with self._lock:
             image = self._image.get(fc, {})
             return [image.get(a, 0) for a in range(address, address + count)]
+
+    @property
+    def wiring(self) -> Wiring:
+        """The installation's wiring the meter measures through."""
+        return self._wiring
+
+    def set_wiring(self, wiring: Wiring) -> None:
+        """Rewire the panel now: energy so far stays counted under the old wiring."""
+        wiring.check_phases(self.phases)
+        with self._lock:
+            self._advance()
+            if self._wired is not None:
+                self._wired.advance_to(self.load.t, self._wiring)
+            elif not wiring.is_identity:
+                self._wired = WiredCounters(self.load, self.load.t, self.load.values())
+            self._wiring = wiring
 
     def turnaround_for(self, faults: RequestFaults) -> float:
         """Seconds between the end of the request and the start of the reply."""
@@ -145,15 +171,28 @@ class SimulatedMeter:
             now = max(now, self.load.t)  # a clock set back must not move the load back
         self.load.advance_to(now)
 
+    def _measure(self) -> dict[str, float]:
+        """Every channel as this meter's inputs see the load: through its wiring."""
+        values = self.load.values()
+        if self._wired is None:
+            if self._wiring.is_identity:
+                return values
+            # the wiring applies from the first request: the registers hold the history
+            self._wired = WiredCounters(self.load, self.load.t, values)
+        self._wired.advance_to(self.load.t, self._wiring)
+        values = wire_instant(values, self._wiring)
+        values.update(self._wired.counters())
+        return values
+
     def _swap(self, start_wh: float) -> None:
         """A new meter from here on: its counters begin at ``start_wh``."""
-        values = self.load.values()
+        values = self._measure()
         for p in self.map.points:
             if p.kind == COUNTER:
                 self._swap_offset[p.channel] = values[p.channel] - start_wh
 
     def _refresh(self, implausible: Mapping[str, float]) -> None:
-        values = self.load.values()
+        values = self._measure()
         shown: dict[str, float] = {}
         for p in self.map.points:
             value = values[p.channel]

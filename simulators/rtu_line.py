@@ -13,8 +13,13 @@ fast bus. :class:`TimedLine` puts the time back on the slave side:
 Two flavours:
 
 * :class:`PtyLine` - the client opens ``path`` (``/dev/pts/N``) like any serial port.
-  Baud rate and stop bits it sets are accepted and ignored by the pty; a parity bit
-  cannot be set on a Linux pty at all (see docs/simulators.md), so open it with N.
+  The pty moves bytes whatever the settings, but keeps the baud rate the client set
+  in its termios: :meth:`PtyLine.client_baud` reads it back, so the server can stay
+  silent to a client at the wrong baud rate, as a real slave hears only garbage
+  then. A parity bit cannot be set on a Linux pty at all (pyserial fails with
+  EINVAL, see docs/simulators.md), so clients open it with N and parity is never
+  compared; stop bits are not compared either (8N2 and 8E1 frames have the same
+  length, and a slave set for one stop bit accepts two).
 * :class:`SocketLine` - "RTU over TCP" on a loopback port, as a serial device server
   (RS-485 to Ethernet converter) offers it: no serial settings to refuse, so a
   client configured for 8E1 runs unchanged. One client at a time, like a bus master.
@@ -29,6 +34,7 @@ import errno
 import os
 import select
 import socket
+import termios
 import time
 import tty
 from abc import ABC, abstractmethod
@@ -37,6 +43,12 @@ __all__ = ["PtyLine", "SocketLine", "TimedLine"]
 
 _MAX_FRAME = 256  # an RTU ADU is at most 256 bytes; more is noise, drop it
 _MIN_WRITE_INTERVAL_S = 0.001  # below ~1 ms per write, sleeping costs more than it buys
+# termios speed code (termios.B9600 ...) -> baud rate
+_SPEEDS: dict[int, int] = {
+    getattr(termios, name): int(name[1:])
+    for name in dir(termios)
+    if name.startswith("B") and name[1:].isdigit()
+}
 
 
 class TimedLine(ABC):
@@ -66,6 +78,11 @@ class TimedLine(ABC):
     @abstractmethod
     def _close_fds(self) -> None:
         """Close the line's own descriptors."""
+
+    def client_baud(self) -> int | None:
+        """The baud rate the client's port is set to; None: the line carries none
+        (a socket), so any client is understood. 0: a speed termios cannot name."""
+        return None
 
     # -- the timing
     def read_frame(self) -> tuple[bytes, float] | None:
@@ -152,6 +169,18 @@ class PtyLine(TimedLine):
 
     def _watch(self) -> list[int]:
         return [self._master]
+
+    def client_baud(self) -> int | None:
+        """The output baud rate the client last set on ``path`` (one tcgetattr).
+
+        termios settings belong to the terminal, not to a descriptor, so the line's
+        own descriptor on the client end reads what the client's open file set.
+        """
+        try:
+            speed = termios.tcgetattr(self._slave)[5]  # ospeed: what the client sends at
+        except (termios.error, OSError):
+            return 0
+        return _SPEEDS.get(speed, 0)
 
     def _receive(self, fd: int) -> bytes:
         try:

@@ -8,7 +8,10 @@ Per request, as an RS-485 slave would:
 
 1. the frame ends after t3.5 of silence (``SerialSettings.frame_gap_s``), counted
    from when its last byte would have arrived at the configured baud rate;
-2. a frame with a bad CRC, or for another slave id, or a broadcast, gets no reply;
+2. a frame sent at another baud rate than the meter's (on a pty: the client's port
+   settings, :meth:`~simulators.rtu_line.TimedLine.client_baud`) is garbage to the
+   meter and gets no reply; so does a frame with a bad CRC, or for another slave id,
+   or a broadcast;
 3. pymodbus decodes the PDU and answers it from the meter's register image;
 4. after the meter's turnaround (plus any injected delay) the reply goes out at
    one character time per byte.
@@ -55,6 +58,7 @@ class RtuStats:
     replies: int = 0
     bad_crc: int = 0  # frames nobody could decode (noise, bad CRC): no reply
     other_slave: int = 0  # valid frames for another slave id or broadcast: no reply
+    wrong_baud: int = 0  # frames sent at another baud rate than the meter's: no reply
     dropped: int = 0  # replies withheld by the no_reply fault
 
 
@@ -117,6 +121,11 @@ class RtuServer(ABC):
             while (got := line.read_frame()) is not None:
                 frame, end = got
                 self.stats.frames += 1
+                baud = line.client_baud()
+                if baud is not None and baud != self.serial.baudrate:
+                    # at the wrong baud rate the UART decodes noise: nothing to answer
+                    self.stats.wrong_baud += 1
+                    continue
                 reply, faults = self._answer(frame, loop)
                 if reply is None:
                     continue
