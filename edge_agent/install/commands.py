@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Protocol
 
+from edge_agent.install import check, scan
+
 __all__ = ["MODULES", "CommandModule"]
 
 
@@ -15,4 +17,7 @@ class CommandModule(Protocol):
     def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None: ...
 
 
-MODULES: tuple[CommandModule, ...] = ()
+MODULES: tuple[CommandModule, ...] = (
+    scan,  # find the meters on the RS-485 bus
+    check,  # judge the installation from live values
+)

@@ -1,0 +1,1 @@
+"""Tests of ``myenergy-install`` scan and check against simulated meters on ptys."""
