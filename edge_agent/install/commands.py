@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Protocol
 
-from edge_agent.install import check, scan
+from edge_agent.install import check, protocol, provision, scan, sync
 
 __all__ = ["MODULES", "CommandModule"]
 
@@ -20,4 +20,7 @@ class CommandModule(Protocol):
 MODULES: tuple[CommandModule, ...] = (
     scan,  # find the meters on the RS-485 bus
     check,  # judge the installation from live values
+    provision,  # register the module with the portal, write the agent config
+    protocol,  # the handover protocol (App. 2) or statement of findings (App. 3)
+    sync,  # send what was kept while there was no coverage
 )

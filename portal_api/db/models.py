@@ -302,8 +302,10 @@ __all__ = [
     "User",
 ]
 
-# The contract engine's tables (issue 5) and the service requests of the Virtual
-# Customer Service Centre (issue 6) share this metadata and its one Alembic history;
-# imported here so that `alembic check` and the migrations tests see them.
+# The contract engine's tables (issue 5), the service requests of the Virtual
+# Customer Service Centre (issue 6) and the installers' tables (issue 7) share this
+# metadata and its one Alembic history; imported here so that `alembic check` and
+# the migrations tests see them.
 import portal_api.contracts.db.models  # noqa: E402
+import portal_api.installations.models  # noqa: E402
 import portal_api.service_requests.models  # noqa: E402, F401

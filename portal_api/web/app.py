@@ -38,6 +38,8 @@ from portal_api.web.routes import (
     api_decisions,
     api_devices,
     api_docs,
+    api_installation_protocols,
+    api_installations,
     api_interruptions,
     api_live,
     api_me,
@@ -188,6 +190,7 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
                 "description": "Virtual CSC: the queue; assign, advance, reject",
             },
             {"name": "MyEnergy", "description": "Ordering MyEnergy online: quote and order"},
+            {"name": "installations", "description": "Installers' CLI: provisioning, protocols"},
         ],
     )
     app.state.config = config
@@ -224,6 +227,8 @@ def create_app(config: PortalConfig, *, services: Services | None = None) -> Fas
         api_myenergy,
         api_requests,
         api_requests_staff,
+        api_installation_protocols,
+        api_installations,
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)

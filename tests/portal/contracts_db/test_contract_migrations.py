@@ -43,7 +43,7 @@ def test_alembic_check_has_nothing_to_generate(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == "0005_requests"  # the head: issue 6
+        assert current_revision(engine) == "0006_install"  # the head: issue 7
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
@@ -108,11 +108,13 @@ def test_downgrade_to_0001_removes_only_the_contract_tables(portal_db_url: str) 
         assert every >= CONTRACT_TABLES
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection), "0001_portal")
-        # 0004_pik and 0005_requests (issue 6) come after the contract revisions: their
-        # tables go too.
+        # 0004_pik and 0005_requests (issue 6) and 0006_install (issue 7) come after the
+        # contract revisions: their tables go too.
         issue_6 = {"piks", "service_requests", "service_request_steps"}
         issue_6 |= {"service_request_attachments"}
-        assert set(inspect(engine).get_table_names()) == every - CONTRACT_TABLES - issue_6
+        issue_7 = {"provisioning_codes", "installation_protocols"}
+        later = issue_6 | issue_7
+        assert set(inspect(engine).get_table_names()) == every - CONTRACT_TABLES - later
         upgrade(engine)
         assert set(inspect(engine).get_table_names()) == every
     finally:

@@ -37,6 +37,8 @@ TABLES = {
     "service_requests",  # issue 6, revision 0005_requests
     "service_request_steps",
     "service_request_attachments",
+    "provisioning_codes",  # issue 7, revision 0006_install
+    "installation_protocols",
 } | CONTRACT_TABLES  # issue 5, revisions 0002_contracts and 0003_billing
 
 
@@ -45,7 +47,7 @@ def test_migrate_creates_every_table_of_0004(portal_db_url: str) -> None:
     engine = make_engine(portal_db_url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES | {VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0005_requests"
+        assert current_revision(engine) == head_revision() == "0006_install"
     finally:
         engine.dispose()
 

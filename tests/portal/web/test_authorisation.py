@@ -29,6 +29,8 @@ from tests.portal.web import (
     authz_billing,
     authz_contracts,
     authz_decisions,
+    authz_installation_protocols,
+    authz_installations,
     authz_interruptions,
     authz_myenergy,
     authz_pik,
@@ -58,6 +60,8 @@ AREAS = (
     authz_requests,
     authz_requests_staff,
     authz_myenergy,
+    authz_installations,
+    authz_installation_protocols,
 )
 
 # (method, path) -> expectation per caller, in the order of CALLERS.
