@@ -13,7 +13,10 @@ its position, channel and address. The rules (see docs/hardware.md for the file 
   read that splits a float); two values of one function code never share a register;
 * ``range`` is [min, max] with min < max, inside the channel's physical bounds;
 * when ``number_offset`` is given, every documented number equals address + offset,
-  which catches the commonest map typo: one of the two copied wrong.
+  which catches the commonest map typo: one of the two copied wrong;
+* ``[[diagnostics]]`` (registers only the installers' ``check`` reads): a known name
+  (``hardware.model.DIAGNOSTICS``), used once, an integer type, raw values that fit it
+  with meanings the name allows, and no register shared with a point.
 """
 
 from __future__ import annotations
@@ -33,12 +36,21 @@ from hardware.fields import (
     is_number,
     require_fields,
 )
-from hardware.model import ORDERS, TYPES, MeterMap, Point, Probe, SerialSettings
+from hardware.model import (
+    DIAGNOSTICS,
+    ORDERS,
+    TYPES,
+    Diagnostic,
+    MeterMap,
+    Point,
+    Probe,
+    SerialSettings,
+)
 from hardware.vocabulary import CHANNELS
 
 __all__ = ["MapError", "parse_map", "read_map_file"]
 
-_TOP = {"meter", "probe", "points"}
+_TOP = {"meter", "probe", "points", "diagnostics"}
 _METER_REQUIRED = {
     "model",
     "maker",
@@ -66,6 +78,7 @@ _POINT_REQUIRED = {
 }
 _POINT_OPTIONAL = {"fc"}
 _PROBE_REQUIRED = {"fc", "address", "number", "type", "order", "expect", "note"}
+_DIAGNOSTIC_REQUIRED = {"name", "fc", "address", "number", "type", "order", "meanings", "note"}
 _ALIGNMENTS = (1, 2, 4)
 _MAX_ADDRESS = 0xFFFF
 _MAX_REGISTERS_PER_REQUEST = 125  # Modbus application protocol limit for FC 3 and 4
@@ -215,6 +228,84 @@ def _probe(ctx: MapContext, raw: Any, meter: Mapping[str, Any]) -> Probe:
     )
 
 
+def _meanings(
+    ctx: MapContext, where: str, raw: Any, name: str, type_: str
+) -> tuple[tuple[int, str], ...]:
+    """``{ "0" = "L1-L2-L3", "-1" = "L1-L3-L2" }``: TOML keys are strings, so the raw
+    values are written as quoted integers."""
+    if not isinstance(raw, Mapping) or not raw:
+        raise ctx.fail(
+            where, f"meanings must be a non-empty table of raw value = meaning, got {raw!r}"
+        )
+    info = TYPES[type_]
+    allowed = DIAGNOSTICS[name]
+    out: list[tuple[int, str]] = []
+    for key, meaning in raw.items():
+        try:
+            value = int(str(key), 10)
+        except ValueError:
+            raise ctx.fail(where, f"meanings key {key!r} is not an integer") from None
+        if not info.minimum <= value <= info.maximum:
+            raise ctx.fail(where, f"meanings value {value} does not fit {type_}")
+        if meaning not in allowed:
+            raise ctx.fail(
+                where, f"meaning {meaning!r} of {value} is not one of {', '.join(allowed)}"
+            )
+        if any(value == v for v, _ in out):
+            raise ctx.fail(where, f"meanings value {value} is given twice")
+        out.append((value, str(meaning)))
+    return tuple(out)
+
+
+def _diagnostic(ctx: MapContext, index: int, raw: Any, meter: Mapping[str, Any]) -> Diagnostic:
+    name = raw.get("name", "?") if isinstance(raw, Mapping) else "?"
+    where = f"diagnostics {index} ({name})"
+    require_fields(ctx, where, raw, _DIAGNOSTIC_REQUIRED, set())
+    if name not in DIAGNOSTICS:
+        raise ctx.fail(where, f"unknown diagnostic {name!r} (known: {', '.join(DIAGNOSTICS)})")
+    type_, order = _type_and_order(ctx, where, raw)
+    if TYPES[type_].is_float:
+        raise ctx.fail(where, "a diagnostic must be an integer type: its values are codes")
+    address = _place(ctx, where, raw, type_, int(meter.get("alignment", 1)))
+    number = get_int(ctx, where, raw, "number", lo=0, hi=999_999)
+    offset = meter.get("number_offset")
+    if offset is not None and number != address + offset:
+        raise ctx.fail(where, f"number {number} is not address {address} + offset {offset}")
+    return Diagnostic(
+        name=str(name),
+        fc=get_int(ctx, where, raw, "fc", lo=3, hi=4),
+        address=address,
+        number=number,
+        type=type_,
+        order=order,
+        meanings=_meanings(ctx, where, raw["meanings"], str(name), type_),
+        note=get_str(ctx, where, raw, "note"),
+    )
+
+
+def _diagnostics(
+    ctx: MapContext, raw: Any, meter: Mapping[str, Any], points: list[Point]
+) -> tuple[Diagnostic, ...]:
+    if not isinstance(raw, list):
+        raise ctx.fail("diagnostics", "must be an array of tables ([[diagnostics]])")
+    out: list[Diagnostic] = []
+    for i, entry in enumerate(raw):
+        d = _diagnostic(ctx, i, entry, meter)
+        where = f"diagnostics {i} ({d.name})"
+        if any(o.name == d.name for o in out):
+            raise ctx.fail(where, f"duplicate diagnostic {d.name!r}")
+        # a point's register holds the point's value: a diagnostic there would be read
+        # as a code when it is a measurement
+        for p in points:
+            if p.fc == d.fc and p.address < d.end and d.address < p.end:
+                raise ctx.fail(
+                    where,
+                    f"shares a register with point {p.channel} (FC{p.fc} {p.address}..{p.end - 1})",
+                )
+        out.append(d)
+    return tuple(out)
+
+
 def _meter(ctx: MapContext, meter: Any, stem: str) -> None:
     where = "[meter]"
     require_fields(ctx, where, meter, _METER_REQUIRED, _METER_OPTIONAL)
@@ -253,6 +344,9 @@ def parse_map(data: Mapping[str, Any], path: str) -> MeterMap:
     points = [_point(ctx, i, raw, meter) for i, raw in enumerate(raw_points)]
     _check_unique(ctx, points)
     probe = _probe(ctx, data["probe"], meter) if "probe" in data else None
+    diagnostics = (
+        _diagnostics(ctx, data["diagnostics"], meter, points) if "diagnostics" in data else ()
+    )
     return MeterMap(
         model=meter["model"],
         maker=meter["maker"],
@@ -269,6 +363,7 @@ def parse_map(data: Mapping[str, Any], path: str) -> MeterMap:
         number_offset=meter.get("number_offset"),
         points=tuple(points),
         probe=probe,
+        diagnostics=diagnostics,
     )
 
 

@@ -1,4 +1,4 @@
-"""The in-memory form of a register map: serial settings, points, probe and the meter.
+"""The in-memory form of a register map: serial settings, points, probe, diagnostics, meter.
 
 These are plain frozen records. The loader (``hardware.loader``) builds them from a TOML
 file and guarantees the invariants documented here, so consumers (planner, decoder,
@@ -7,11 +7,14 @@ simulator, agent, CLI) never re-validate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = [
+    "DIAGNOSTICS",
     "ORDERS",
     "TYPES",
+    "Diagnostic",
     "MeterMap",
     "Point",
     "Probe",
@@ -140,6 +143,79 @@ class Probe:
         """Registers the probe value occupies."""
         return TYPES[self.type].words
 
+    def point(self) -> Point:
+        """An unscaled :class:`Point` over the probe register, for ``hardware.registers``."""
+        return _raw_point("probe", self)
+
+
+# The diagnostics software understands, and the meanings a map may give their raw values.
+# Not uplink channels (protocol/channels.py is the wire contract): only the installers'
+# ``check`` reads them. A new name needs a rule in edge_agent/install/judge.py too.
+DIAGNOSTICS: dict[str, tuple[str, ...]] = {
+    # the order in which the phase voltages reach their peaks; L1-L2-L3 is the normal one
+    "phase_sequence": ("L1-L2-L3", "L1-L3-L2"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A register the installers' ``check`` reads once to judge the installation.
+
+    Never polled by the agent nor sent upstream. ``meanings`` maps each documented raw
+    value to one of the meanings :data:`DIAGNOSTICS` allows for ``name``, in file order.
+    """
+
+    name: str
+    fc: int
+    address: int
+    number: int
+    type: str
+    order: str
+    meanings: tuple[tuple[int, str], ...]
+    note: str
+
+    @property
+    def words(self) -> int:
+        """Registers the value occupies."""
+        return TYPES[self.type].words
+
+    @property
+    def end(self) -> int:
+        """First address after the value (exclusive end)."""
+        return self.address + self.words
+
+    def meaning(self, raw: int) -> str | None:
+        """What ``raw`` means, None for a value the maker's document does not list."""
+        return dict(self.meanings).get(raw)
+
+    def raw_for(self, meaning: str) -> int:
+        """The raw value documented for ``meaning`` (KeyError when there is none)."""
+        for raw, text in self.meanings:
+            if text == meaning:
+                return raw
+        raise KeyError(f"diagnostic {self.name!r} has no value meaning {meaning!r}")
+
+    def point(self) -> Point:
+        """An unscaled :class:`Point` over the register, for ``hardware.registers``."""
+        return _raw_point(self.name, self)
+
+
+def _raw_point(name: str, where: Probe | Diagnostic) -> Point:
+    # raw integers, no unit: decode_point/encode_point need a Point, not a channel
+    return Point(
+        channel=name,
+        address=where.address,
+        number=where.number,
+        fc=where.fc,
+        type=where.type,
+        order=where.order,
+        scale=1.0,
+        unit="",
+        kind="instant",
+        valid_min=-math.inf,
+        valid_max=math.inf,
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class MeterMap:
@@ -160,6 +236,7 @@ class MeterMap:
     number_offset: int | None
     points: tuple[Point, ...]
     probe: Probe | None
+    diagnostics: tuple[Diagnostic, ...] = ()
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -172,3 +249,7 @@ class MeterMap:
             if p.channel == channel:
                 return p
         raise KeyError(f"meter model {self.model!r} has no point for channel {channel!r}")
+
+    def diagnostic(self, name: str) -> Diagnostic | None:
+        """The diagnostic register ``name`` (e.g. ``phase_sequence``); None when absent."""
+        return next((d for d in self.diagnostics if d.name == name), None)

@@ -54,6 +54,8 @@ wiring of the installation (--wiring, repeatable; what the meter's inputs see):
   reversed_ct:2                       CT of L2 mounted backwards: its power is negative
   missing_phase:3                     no voltage on L3 (blown fuse): ~0 V, no current
   ct_ratio:1=2.0                      meter set to twice the ratio of L1's real CT
+  phase_sequence:reversed             L2 and L3 swapped at the voltage taps (L1-L3-L2):
+                                      only a meter with a phase-sequence register shows it
 
 On the pty the meter answers only a client whose port is set to its baud rate
 (--baud): at another baud rate a frame is noise to it and gets no reply, as on a
@@ -131,7 +133,7 @@ def add_parser(sub: Any) -> None:
         default=[],
         metavar="SPEC",
         help="a wiring fault of the installation: reversed_ct:N, missing_phase:N, "
-        "ct_ratio:N=FACTOR",
+        "ct_ratio:N=FACTOR, phase_sequence:reversed",
     )
     p.set_defaults(run=run)
 

@@ -17,8 +17,13 @@ Like a real meter it:
 * after a swap (the ``counter_reset`` fault) restarts its counters near 0 while the
   site's true energy (the load model) goes on;
 * shows the site through its installation's :class:`~simulators.wiring.Wiring`
-  (reversed CT, missing phase, wrong CT ratio), set at construction or at any time
-  with :meth:`SimulatedMeter.set_wiring`.
+  (reversed CT, missing phase, wrong CT ratio, reversed phase sequence), set at
+  construction or at any time with :meth:`SimulatedMeter.set_wiring`;
+* answers its map's ``[probe]`` (the model code) to a read of exactly the probe's
+  registers, and nothing else there: the EM340's code 341 lives at 000Bh, which a
+  wider read returns as the high word of V L3-L1, as the real meter does;
+* holds its map's ``[[diagnostics]]`` registers (the phase sequence) in the image,
+  from the wiring: -1 on an EM340 wired L1-L3-L2, else 0.
 
 Transport-free: the RTU and TCP servers call :meth:`SimulatedMeter.begin_request`
 then :meth:`SimulatedMeter.registers`.
@@ -31,7 +36,7 @@ import math
 import threading
 from collections.abc import Mapping
 
-from hardware.model import TYPES, MeterMap, Point
+from hardware.model import TYPES, Diagnostic, MeterMap, Point
 from hardware.registers import decode_point, encode_point
 from hardware.vocabulary import CHANNELS, COUNTER
 from simulators.clock import Clock, SimClock
@@ -53,18 +58,23 @@ def register_spans(meter_map: MeterMap) -> dict[int, list[tuple[int, int]]]:
     Points closer than ``max_gap_registers`` form one range (widened to the map's
     alignment), so every request the planner can make for any subset of channels
     falls inside one range; a real meter likewise answers the padding between
-    points. Reads outside the ranges get ILLEGAL DATA ADDRESS.
+    points. The probe's and the diagnostics' registers are answered too. Reads
+    outside the ranges get ILLEGAL DATA ADDRESS.
     """
     spans: dict[int, list[tuple[int, int]]] = {}
     align = max(1, meter_map.alignment)
-    for fc in sorted({p.fc for p in meter_map.points}):
-        points = sorted((p for p in meter_map.points if p.fc == fc), key=lambda p: p.address)
+    served = [(p.fc, p.address, p.end) for p in meter_map.points]
+    served += [(d.fc, d.address, d.end) for d in meter_map.diagnostics]
+    if meter_map.probe is not None:
+        probe = meter_map.probe
+        served.append((probe.fc, probe.address, probe.address + probe.words))
+    for fc in sorted({fc for fc, _, _ in served}):
         clusters: list[list[int]] = []
-        for p in points:
-            if clusters and p.address - clusters[-1][1] <= meter_map.max_gap_registers:
-                clusters[-1][1] = max(clusters[-1][1], p.end)
+        for _, start, end in sorted(r for r in served if r[0] == fc):
+            if clusters and start - clusters[-1][1] <= meter_map.max_gap_registers:
+                clusters[-1][1] = max(clusters[-1][1], end)
             else:
-                clusters.append([p.address, p.end])
+                clusters.append([start, end])
         merged: list[tuple[int, int]] = []
         for first, end in clusters:
             lo, hi = first - first % align, end + (-end % align)
@@ -125,7 +135,12 @@ class SimulatedMeter:
         return faults
 
     def registers(self, fc: int, address: int, count: int) -> list[int]:
-        """``count`` registers from ``address`` of the image (0 in the padding)."""
+        """``count`` registers from ``address`` of the image (0 in the padding); the
+        model code for a read of exactly the map's probe registers."""
+        probe = self.map.probe
+        if probe is not None and (fc, address, count) == (probe.fc, probe.address, probe.words):
+            # the model code, to this exact read only (the EM340 answers 341 there)
+            return encode_point(probe.point(), float(probe.expect[0]))
         with self._lock:
             image = self._image.get(fc, {})
             return [image.get(a, 0) for a in range(address, address + count)]
@@ -142,7 +157,7 @@ class SimulatedMeter:
             self._advance()
             if self._wired is not None:
                 self._wired.advance_to(self.load.t, self._wiring)
-            elif not wiring.is_identity:
+            elif not wiring.inputs_identity:
                 self._wired = WiredCounters(self.load, self.load.t, self.load.values())
             self._wiring = wiring
 
@@ -175,7 +190,7 @@ class SimulatedMeter:
         """Every channel as this meter's inputs see the load: through its wiring."""
         values = self.load.values()
         if self._wired is None:
-            if self._wiring.is_identity:
+            if self._wiring.inputs_identity:
                 return values
             # the wiring applies from the first request: the registers hold the history
             self._wired = WiredCounters(self.load, self.load.t, values)
@@ -206,7 +221,19 @@ class SimulatedMeter:
             image = self._image[p.fc]
             for i, word in enumerate(regs):
                 image[p.address + i] = word
+        for d in self.map.diagnostics:
+            regs = encode_point(d.point(), float(self._diagnostic_raw(d)))
+            for i, word in enumerate(regs):
+                self._image[d.fc][d.address + i] = word
         self._shown = shown
+
+    def _diagnostic_raw(self, d: Diagnostic) -> int:
+        """What the meter's diagnostic register holds for the panel's wiring."""
+        meaning = {"phase_sequence": self._wiring.phase_sequence}.get(d.name)
+        raws = {text: raw for raw, text in d.meanings}
+        if meaning in raws:
+            return raws[meaning]
+        return d.meanings[0][0]  # the map lists no value for this state: show its first
 
     def _truncate(self, p: Point, value: float) -> float:
         res = self.float_counter_resolution_wh if TYPES[p.type].is_float else abs(p.scale)

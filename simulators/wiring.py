@@ -5,19 +5,24 @@ The load model (:mod:`simulators.load`) is what really flows in the cables; a
 simulated meter applies it between the load and its register image, so a client
 reads exactly what a technician's laptop would read at such a panel:
 
-================  =========================================================================
-fault             what the meter shows on that phase
-================  =========================================================================
-``reversed_ct``   the current transformer is mounted backwards: the current direction
-                  flips, so active and reactive power and PF change sign; what the site
-                  imports there is counted in that phase's *export* register
-``missing_phase`` no voltage (blown fuse, loose voltage tap): a few volts picked up from
-                  the neighbouring conductors (:data:`MISSING_PHASE_RESIDUAL_V`), no
-                  current, no power; its counters stand still
-``ct_ratio``      the ratio configured in the meter differs from the CT mounted: factor
-                  ``configured / real`` (2.0: set to 200/5, a 100/5 CT mounted) on the
-                  current, power and counters of that phase; voltage and PF unchanged
-================  =========================================================================
+====================  =======================================================================
+fault                 what the meter shows on that phase
+====================  =======================================================================
+``reversed_ct``       the current transformer is mounted backwards: the current direction
+                      flips, so active and reactive power and PF change sign; what the site
+                      imports there is counted in that phase's *export* register
+``missing_phase``     no voltage (blown fuse, loose voltage tap): a few volts picked up from
+                      the neighbouring conductors (:data:`MISSING_PHASE_RESIDUAL_V`), no
+                      current, no power; its counters stand still
+``ct_ratio``          the ratio configured in the meter differs from the CT mounted: factor
+                      ``configured / real`` (2.0: set to 200/5, a 100/5 CT mounted) on the
+                      current, power and counters of that phase; voltage and PF unchanged
+``phase_sequence``    (``phase_sequence:reversed``, the whole meter) L2 and L3 reach the
+                      meter's voltage terminals swapped, their CTs moved with them: the
+                      sequence is L1-L3-L2. Every measured value stays right (each CT still
+                      sits with its own voltage); only a map's ``phase_sequence`` diagnostic
+                      register shows it (the EM340: -1 instead of 0)
+====================  =======================================================================
 
 Totals are what the meter computes from its (wrong) phase inputs: ``p_total_w`` is
 the sum of the shown phase powers, and the total import/export counters integrate
@@ -29,6 +34,7 @@ Text form for the CLI (``myenergy-sim meter --wiring SPEC``, repeatable), and th
 ``{"wiring": [...]}`` command of the control socket:
 
     reversed_ct:2        reversed_ct:1,3      missing_phase:3      ct_ratio:1=2.0
+    phase_sequence:reversed
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ from simulators.load import COUNTER_CHANNELS, FloatArray, LoadModel, derive_inst
 
 __all__ = [
     "MISSING_PHASE_RESIDUAL_V",
+    "SEQUENCE_NORMAL",
+    "SEQUENCE_REVERSED",
     "WIRING_KINDS",
     "WiredCounters",
     "Wiring",
@@ -53,7 +61,15 @@ __all__ = [
     "wire_instant",
 ]
 
-WIRING_KINDS = ("reversed_ct", "missing_phase", "ct_ratio")
+WIRING_KINDS = ("reversed_ct", "missing_phase", "ct_ratio", "phase_sequence")
+# the sequences a meter reports, as in hardware.model.DIAGNOSTICS["phase_sequence"]
+SEQUENCE_NORMAL, SEQUENCE_REVERSED = "L1-L2-L3", "L1-L3-L2"
+_SEQUENCE_WORDS = {
+    "reversed": True,
+    SEQUENCE_REVERSED.lower(): True,
+    "normal": False,
+    SEQUENCE_NORMAL.lower(): False,
+}
 # A voltage input with no phase on it floats: meters typically show a few volts
 # coupled in from the neighbouring live conductors, not a clean zero.
 MISSING_PHASE_RESIDUAL_V = 3.0
@@ -66,13 +82,15 @@ class Wiring:
     """The wiring faults of one meter's installation; ``Wiring()`` is a correct panel.
 
     ``Wiring(reversed_ct={2}, missing_phase={3}, ct_ratio={1: 2.0})``: any iterables
-    and mappings are accepted and stored immutably.
+    and mappings are accepted and stored immutably. ``sequence_reversed``: L2 and L3
+    swapped at the meter together with their CTs (phase sequence L1-L3-L2).
     """
 
     # any set is accepted; __post_init__ stores a frozenset
     reversed_ct: AbstractSet[int] = frozenset()
     missing_phase: AbstractSet[int] = frozenset()
     ct_ratio: Mapping[int, float] = field(default_factory=lambda: MappingProxyType({}))
+    sequence_reversed: bool = False
 
     def __post_init__(self) -> None:
         reversed_ct = frozenset(self.reversed_ct)
@@ -90,6 +108,7 @@ class Wiring:
         object.__setattr__(self, "reversed_ct", reversed_ct)
         object.__setattr__(self, "missing_phase", missing)
         object.__setattr__(self, "ct_ratio", MappingProxyType(ratios))
+        object.__setattr__(self, "sequence_reversed", bool(self.sequence_reversed))
 
     def __hash__(self) -> int:
         return hash(
@@ -97,22 +116,40 @@ class Wiring:
                 frozenset(self.reversed_ct),
                 frozenset(self.missing_phase),
                 tuple(self.ct_ratio.items()),
+                self.sequence_reversed,
             )
         )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Wiring):
             return NotImplemented
-        return (self.reversed_ct, self.missing_phase, dict(self.ct_ratio)) == (
+        return (
+            self.reversed_ct,
+            self.missing_phase,
+            dict(self.ct_ratio),
+            self.sequence_reversed,
+        ) == (
             other.reversed_ct,
             other.missing_phase,
             dict(other.ct_ratio),
+            other.sequence_reversed,
         )
 
     @property
     def is_identity(self) -> bool:
-        """True for a correctly wired panel (the meter shows the load as it is)."""
+        """True for a correctly wired panel."""
+        return self.inputs_identity and not self.sequence_reversed
+
+    @property
+    def inputs_identity(self) -> bool:
+        """True when every measured value is the load's own (the meter shows the load as
+        it is): no CT, voltage or ratio fault; the phase sequence does not change them."""
         return not (self.reversed_ct or self.missing_phase or self.ct_ratio)
+
+    @property
+    def phase_sequence(self) -> str:
+        """The sequence the meter sees: ``L1-L2-L3`` or ``L1-L3-L2``."""
+        return SEQUENCE_REVERSED if self.sequence_reversed else SEQUENCE_NORMAL
 
     def gain(self, phase: int) -> float:
         """What the meter's current input multiplies the real current of ``phase`` by:
@@ -124,6 +161,8 @@ class Wiring:
 
     def check_phases(self, phases: int) -> None:
         """Refuse faults on phases a ``phases``-phase meter does not have."""
+        if self.sequence_reversed and phases < 3:
+            raise ValueError(f"a {phases}-phase meter has no phase sequence to reverse")
         used = set(self.reversed_ct) | set(self.missing_phase) | set(self.ct_ratio)
         extra = sorted(ph for ph in used if ph > phases)
         if extra:
@@ -136,6 +175,7 @@ class Wiring:
             frozenset(self.reversed_ct) | frozenset(other.reversed_ct),
             frozenset(self.missing_phase) | frozenset(other.missing_phase),
             {**self.ct_ratio, **other.ct_ratio},
+            self.sequence_reversed or other.sequence_reversed,
         )
 
     def specs(self) -> list[str]:
@@ -143,21 +183,29 @@ class Wiring:
         out = [f"reversed_ct:{ph}" for ph in sorted(self.reversed_ct)]
         out += [f"missing_phase:{ph}" for ph in sorted(self.missing_phase)]
         out += [f"ct_ratio:{ph}={f:g}" for ph, f in self.ct_ratio.items()]
+        if self.sequence_reversed:
+            out.append("phase_sequence:reversed")
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-able view for the control socket's status."""
-        return {
+        """JSON-able view for the control socket's status; ``phase_sequence`` appears
+        only when reversed (``"L1-L3-L2"``), so replies for the other faults keep their
+        shape."""
+        out: dict[str, Any] = {
             "reversed_ct": sorted(self.reversed_ct),
             "missing_phase": sorted(self.missing_phase),
             "ct_ratio": {str(ph): f for ph, f in self.ct_ratio.items()},
         }
+        if self.sequence_reversed:
+            out["phase_sequence"] = self.phase_sequence
+        return out
 
 
 def parse_wiring(specs: str | Iterable[str], phases: int = 3) -> Wiring:
     """``reversed_ct:2``, ``missing_phase:3``, ``ct_ratio:1=2.0`` (one or many) -> Wiring.
 
-    ``reversed_ct`` and ``missing_phase`` take a comma list (``reversed_ct:1,3``).
+    ``reversed_ct`` and ``missing_phase`` take a comma list (``reversed_ct:1,3``);
+    ``phase_sequence`` takes ``reversed`` (or ``L1-L3-L2``; ``normal`` is no fault).
     Raises ValueError with the reason, and for phases a ``phases``-phase meter lacks.
     """
     wiring = Wiring()
@@ -171,6 +219,11 @@ def _parse_one(spec: str) -> Wiring:
     kind, sep, arg = spec.strip().partition(":")
     if kind not in WIRING_KINDS:
         raise ValueError(f"unknown wiring fault {kind!r}; choose one of {', '.join(WIRING_KINDS)}")
+    if kind == "phase_sequence":
+        word = arg.strip().lower()
+        if word not in _SEQUENCE_WORDS:
+            raise ValueError(f"phase_sequence is phase_sequence:reversed, got {spec!r}")
+        return Wiring(sequence_reversed=_SEQUENCE_WORDS[word])
     if not sep or not arg:
         example = "ct_ratio:1=2.0" if kind == "ct_ratio" else f"{kind}:2"
         raise ValueError(f"wiring fault {kind!r} needs a phase, e.g. {example}; got {spec!r}")
@@ -212,7 +265,7 @@ def wire_instant(values: Mapping[str, float], wiring: Wiring) -> dict[str, float
     frequency is measured on whichever phase still has voltage.
     """
     out = dict(values)
-    if wiring.is_identity:
+    if wiring.inputs_identity:
         return out
     gains = _gains(wiring)[:, None]
     p = np.array([[values[f"p_l{ph}_w"]] for ph in _PHASES]) * gains

@@ -1,8 +1,9 @@
 """``myenergy-install check``: read live values and judge the installation.
 
 Reads the meter's whole map several times over ``--seconds`` (a progress bar on
-stderr), then :func:`edge_agent.install.judge.judge` rates each point PASS / WARN /
-FAIL / SKIPPED with what to do; the overall verdict is the worst item. The modem's
+stderr) and its map's diagnostic registers once (the phase sequence), then
+:func:`edge_agent.install.judge.judge` rates each point PASS / WARN / FAIL / SKIPPED
+with what to do; the overall verdict is the worst item. The modem's
 signal comes from ``--signal-command`` / ``--signal-file`` through the agent's own
 reader (:mod:`edge_agent.modem`). The result is kept in the state dir
 (:mod:`edge_agent.install.results`) for ``protocol``: a FAIL for ``no_mobile_coverage``
@@ -45,9 +46,10 @@ from edge_agent.modem import SignalReader
 from hardware.maps import available_models, load_map
 from hardware.model import TYPES, MeterMap, SerialSettings
 from hardware.planner import decode_request, plan_requests
+from hardware.registers import decode_point
 from hardware.vocabulary import CHANNELS, COUNTER
 
-__all__ = ["add_parser", "counter_resolution_wh", "read_sample", "run"]
+__all__ = ["add_parser", "counter_resolution_wh", "read_diagnostics", "read_sample", "run"]
 
 _EXIT = {"pass": EXIT_OK, "warn": EXIT_WARN, "fail": EXIT_FAILED}
 # Eastron float counters count in kWh with 0.01 kWh steps on the display; we assume the
@@ -60,7 +62,7 @@ _MARK = {"pass": "✔ PASS", "warn": "! WARN", "fail": "✘ FAIL", "skipped": "-
 _HELP = """\
 Read the meter's live values for --seconds and judge the installation, item by item,
 with what to do: each phase's voltage (230 V ±10 %, EN 50160), the phase sequence
-(when the meter reports phase angles), a current transformer mounted backwards (a
+(when the meter reports it, e.g. the EM340), a current transformer mounted backwards (a
 phase exporting while the others import, without --pv), the CT ratio against the
 breaker (--breaker-a, --ct-ratio), the frequency (50 Hz ±1 %), the energy counters
 advancing, and with the module's modem the signal: below -105 dBm there is no usable
@@ -188,6 +190,21 @@ def read_sample(
                 continue
             (counters if spec.kind == COUNTER else instant)[channel] = value
     return instant, counters
+
+
+def read_diagnostics(
+    bus: Bus, slave: int, meter_map: MeterMap
+) -> dict[str, tuple[int, str | None]]:
+    """The map's diagnostic registers (``[[diagnostics]]``), each read once on its own:
+    ``{name: (raw value, documented meaning or None)}``, only those that answered."""
+    out: dict[str, tuple[int, str | None]] = {}
+    for d in meter_map.diagnostics:
+        answer = bus.read(d.fc, d.address, d.words, slave, attempts=2)
+        if answer.kind != "registers":
+            continue
+        raw = int(decode_point(d.point(), answer.registers))
+        out[d.name] = (raw, d.meaning(raw))
+    return out
 
 
 def counter_resolution_wh(meter_map: MeterMap, counters: dict[str, float]) -> dict[str, float]:
@@ -331,6 +348,7 @@ def run(args: argparse.Namespace) -> int:
         samples, first, last, seconds = _watch(
             bus, slave, meter_map, args.seconds, show=not args.json and sys.stderr.isatty()
         )
+        diagnostics = read_diagnostics(bus, slave, meter_map)
     window = Window(
         samples=samples,
         counters_first=first,
@@ -338,6 +356,8 @@ def run(args: argparse.Namespace) -> int:
         counter_resolution_wh=counter_resolution_wh(meter_map, last),
         seconds=seconds,
         channels=frozenset(meter_map.channels),
+        diagnostic_names=frozenset(d.name for d in meter_map.diagnostics),
+        diagnostics=diagnostics,
     )
     declared = Declared(
         breaker_a=args.breaker_a,

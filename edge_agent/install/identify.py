@@ -9,7 +9,7 @@ Everything comes from the maps in ``hardware/maps`` (no address list of our own)
   Protocol V1.1b3, section 7), so one read per id is enough.
 * :func:`identify` - for one device, try each map: its ``[probe]`` register when it has
   one (a model code: a match is decisive, another value rules the map out, an exception
-  decides nothing - the simulator, for one, does not serve probe registers), then one
+  decides nothing - a meter of another make may refuse that address), then one
   full poll of its points (every request must be answered) whose voltages and frequency
   must be plausible: f 45-65 Hz, every phase 0-500 V, at least one phase above 50 V.
   Of the maps that pass, the one with a matching probe wins, then the one that explains

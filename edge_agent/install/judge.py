@@ -14,13 +14,16 @@ Where a limit comes from:
 * signal: -95 dBm and better is usable for LTE data, -105 dBm and worse is not; no
   usable coverage is a ground for the statement of findings under General Terms 1.5
   (Appendix 3), reason ``no_mobile_coverage``;
+* phase sequence: from the meter's own phase-sequence register where its map has one
+  (``[[diagnostics]]``, the EM340): L1-L2-L3 passes, L1-L3-L2 fails - we ask for the
+  normal sequence at the meter so that its per-phase values match the network's phases;
 * the rest (reversed CT, CT ratio, counters) is physics: a breaker trips long before
   1.1 x its rating is carried for a while, a phase that exports while the site has no
   generation measures backwards, an energy counter only ever goes up.
 
-A rule never invents a result: without the data it needs (no phase-angle channel in
-the map, no breaker rating, a window too short for the counter's resolution) the item
-is SKIPPED and says why.
+A rule never invents a result: without the data it needs (no phase-sequence register
+in the map, no breaker rating, a window too short for the counter's resolution) the
+item is SKIPPED and says why.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ UNBALANCE_FACTOR = 3.0
 UNBALANCE_MIN_A = 5.0
 SIGNAL_PASS_DBM = -95.0
 SIGNAL_FAIL_DBM = -105.0
+SEQUENCE_NORMAL = "L1-L2-L3"  # hardware.model.DIAGNOSTICS["phase_sequence"]
+SEQUENCE_REVERSED = "L1-L3-L2"
 NO_COVERAGE = "no_mobile_coverage"
 
 
@@ -96,6 +101,10 @@ class Window:
     sample; ``counter_resolution_wh`` the step each counter moves in; ``seconds`` the
     time between the first and the last sample; ``channels`` every channel the meter's
     map has (so a rule can tell "not in this meter" from "not answered").
+
+    ``diagnostic_names``: the diagnostic registers the meter's map has
+    (``phase_sequence``); ``diagnostics``: what they held, by name, as
+    ``(raw value, its documented meaning or None)`` - only those that answered.
     """
 
     samples: Sequence[Mapping[str, float]]
@@ -104,6 +113,8 @@ class Window:
     counter_resolution_wh: Mapping[str, float]
     seconds: float
     channels: frozenset[str]
+    diagnostic_names: frozenset[str] = frozenset()
+    diagnostics: Mapping[str, tuple[int, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,15 +241,17 @@ def _phase_sequence(window: Window) -> Item:
             "Не се прилага: еднофазен мултимер",
             "Not applicable: single-phase meter",
         )
+    if "phase_sequence" in window.diagnostic_names:
+        return _sequence_register(window)
     angles = [f"angle_l{n}_deg" for n in (1, 2, 3)]
     if not all(a in window.channels for a in angles):
-        # The maps in hardware/ expose no phase angles: the sequence cannot be measured
-        # through this meter, and we do not guess it from anything else.
+        # No phase-sequence register and no phase angles in this meter's map: the
+        # sequence cannot be measured through it, and we do not guess it.
         return Item(
             "phase_sequence",
             "skipped",
-            "Не е проверена: мултимерът не отчита фазови ъгли",
-            "Not checked: the meter's register map has no phase-angle channel",
+            "Не е проверена: мултимерът не отчита последователността на фазите",
+            "Not checked: this meter reports no phase sequence (no register for it in its map)",
             "Проверете последователността на фазите с фазоуказател.",
             "Check the phase sequence with a phase rotation tester.",
         )
@@ -265,6 +278,67 @@ def _phase_sequence(window: Window) -> Item:
         "Wrong phase sequence",
         "Разменете напреженовите изводи на L2 и L3 към мултимера.",
         "Swap the voltage taps of L2 and L3 at the meter.",
+        values,
+    )
+
+
+def _sequence_register(window: Window) -> Item:
+    """The phase sequence from the meter's own register (the EM340's 0032h)."""
+    tester_bg = "Проверете последователността на фазите с фазоуказател."
+    tester_en = "Check the phase sequence with a phase rotation tester."
+    dead = [
+        n
+        for n in (1, 2, 3)
+        if (u := _median(window.samples, f"u_l{n}_v")) is not None and u < MISSING_PHASE_V
+    ]
+    if dead:
+        # with a phase missing there is no rotation to measure: whatever the register
+        # holds says nothing; the voltage item already fails that phase
+        return Item(
+            "phase_sequence",
+            "skipped",
+            f"Не е проверена: няма напрежение на {_names(dead)}",
+            f"Not checked: {_names(dead)} has no voltage",
+            "Отстранете липсващата фаза и повторете проверката.",
+            "Restore the missing phase and run the check again.",
+        )
+    read = window.diagnostics.get("phase_sequence")
+    if read is None:
+        return Item(
+            "phase_sequence",
+            "skipped",
+            "Не е проверена: мултимерът не отговори на регистъра за последователност",
+            "Not checked: the meter did not answer its phase-sequence register",
+            tester_bg,
+            tester_en,
+        )
+    raw, meaning = read
+    values: dict[str, Any] = {"sequence": meaning, "register": raw}
+    if meaning == SEQUENCE_NORMAL:
+        return Item(
+            "phase_sequence", "pass", "L1-L2-L3 (дясна)", "L1-L2-L3 (clockwise)", values=values
+        )
+    if meaning == SEQUENCE_REVERSED:
+        return Item(
+            "phase_sequence",
+            "fail",
+            "L2 и L3 са разменени на напреженовите изводи (последователност L1-L3-L2)",
+            "L2 and L3 are swapped at the voltage taps (sequence L1-L3-L2)",
+            "Разменете две фази на напреженовите клеми на мултимера - L2 и L3 - заедно с "
+            "токовите им трансформатори, за да остане всеки ТТ при своята фаза; "
+            "после повторете проверката.",
+            "Swap two phases at the meter's voltage terminals - L2 and L3 - and move their "
+            "current transformers with them, so each CT stays with its own phase; then run "
+            "the check again.",
+            values,
+        )
+    return Item(
+        "phase_sequence",
+        "skipped",
+        f"Не е проверена: неизвестна стойност {raw} в регистъра за последователност",
+        f"Not checked: the phase-sequence register holds {raw}, which the maker does not list",
+        tester_bg,
+        tester_en,
         values,
     )
 

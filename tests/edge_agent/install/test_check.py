@@ -256,3 +256,50 @@ def test_several_meters_in_the_scan_need_a_slave(install: Install, state_dir: Pa
     results.save(state_dir, scan)
     status, _, err = install("check", "--seconds", 1)
     assert status == 2 and "several meters" in err and "--slave" in err
+
+
+# ------------------------------------------------------------ phase sequence (EM340)
+
+
+def test_em340_phase_sequence_l1_l2_l3_passes(pty_meter: PtyMeter, install: Install) -> None:
+    server = pty_meter("em340", slave=6)
+    _, result = _check(install, server)
+    item = _item(result, "phase_sequence")
+    assert item["status"] == "pass", item
+    assert item["values"] == {"sequence": "L1-L2-L3", "register": 0}
+
+
+def test_em340_reversed_phase_sequence_fails_with_what_to_do(
+    pty_meter: PtyMeter, install: Install
+) -> None:
+    server = pty_meter("em340", slave=6, wiring=Wiring(sequence_reversed=True))
+    status, result = _check(install, server)
+    item = _item(result, "phase_sequence")
+    assert item["status"] == "fail"
+    assert item["message_en"] == "L2 and L3 are swapped at the voltage taps (sequence L1-L3-L2)"
+    assert "L2 и L3" in item["message_bg"]
+    assert "Swap two phases" in item["advice_en"] and "Разменете" in item["advice_bg"]
+    assert item["values"] == {"sequence": "L1-L3-L2", "register": -1}
+    # nothing else is wrong at this panel: the sequence alone fails the check
+    others = [i for i in result["items"] if i["id"] != "phase_sequence"]
+    assert all(i["status"] != "fail" for i in others), others
+    assert result["verdict"] == "fail" and status == 1
+
+
+def test_em340_phase_sequence_is_not_judged_with_a_phase_missing(
+    pty_meter: PtyMeter, install: Install
+) -> None:
+    server = pty_meter("em340", wiring=Wiring(missing_phase={3}, sequence_reversed=True))
+    _, result = _check(install, server)
+    assert _item(result, "voltage_l3")["status"] == "fail"
+    assert _item(result, "phase_sequence")["status"] == "skipped"
+
+
+def test_phase_sequence_text_in_both_languages(pty_meter: PtyMeter, install: Install) -> None:
+    server = pty_meter("em340", slave=2, wiring=Wiring(sequence_reversed=True))
+    status, out, _ = install(
+        "check", "--port", server.path, "--slave", 2, "--model", "em340", "--seconds", 1
+    )
+    assert status == 1
+    flat = " ".join(out.split())
+    assert "L1-L3-L2" in flat and "напреженовите" in out and "voltage" in out

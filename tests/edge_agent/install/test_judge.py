@@ -273,3 +273,61 @@ def test_overall_is_the_worst_item_and_skipped_counts_for_nothing() -> None:
     assert overall([it("skipped"), it("skipped")]) == "pass"
     assert overall([it("pass"), it("warn"), it("skipped")]) == "warn"
     assert overall([it("warn"), it("fail"), it("pass")]) == "fail"
+
+
+# ------------------------------------------- phase sequence from the meter's register
+
+
+def sequence_window(read: tuple[int, str | None] | None, *samples: dict[str, float]) -> Window:
+    """A three-phase window from a meter whose map has the phase-sequence register;
+    ``read`` is what it held (None: the register did not answer)."""
+    w = window(*samples)
+    return Window(
+        samples=w.samples,
+        counters_first=w.counters_first,
+        counters_last=w.counters_last,
+        counter_resolution_wh=w.counter_resolution_wh,
+        seconds=w.seconds,
+        channels=w.channels,
+        diagnostic_names=frozenset({"phase_sequence"}),
+        diagnostics={} if read is None else {"phase_sequence": read},
+    )
+
+
+def test_phase_sequence_register_l1_l2_l3_passes() -> None:
+    it = item(run(sequence_window((0, "L1-L2-L3"))), "phase_sequence")
+    assert it.status == "pass"
+    assert it.values == {"sequence": "L1-L2-L3", "register": 0}
+
+
+def test_phase_sequence_register_l1_l3_l2_fails_with_what_to_do() -> None:
+    items = run(sequence_window((-1, "L1-L3-L2")), breaker_a=40)
+    it = item(items, "phase_sequence")
+    assert it.status == "fail"
+    assert "L2 and L3 are swapped at the voltage taps (sequence L1-L3-L2)" in it.message_en
+    assert "L1-L3-L2" in it.message_bg and "разменени" in it.message_bg
+    assert "swap two phases" in it.advice_en.lower() and "current transformers" in it.advice_en
+    assert "Разменете" in it.advice_bg
+    assert it.values == {"sequence": "L1-L3-L2", "register": -1}
+    assert overall(items) == "fail"
+
+
+def test_phase_sequence_register_is_not_judged_without_an_answer_or_a_known_value() -> None:
+    silent = item(run(sequence_window(None)), "phase_sequence")
+    assert silent.status == "skipped" and "did not answer" in silent.message_en
+    odd = item(run(sequence_window((7, None))), "phase_sequence")
+    assert odd.status == "skipped" and "7" in odd.message_en
+    assert "rotation tester" in odd.advice_en
+
+
+def test_phase_sequence_is_not_judged_with_a_phase_missing() -> None:
+    # no rotation to measure with L3 dead: the register says nothing then
+    it = item(run(sequence_window((0, "L1-L2-L3"), healthy(u_l3_v=3.0))), "phase_sequence")
+    assert it.status == "skipped" and "L3" in it.message_en
+
+
+def test_phase_sequence_without_the_register_is_skipped_with_the_reason() -> None:
+    it = item(run(window()), "phase_sequence")
+    assert it.status == "skipped"
+    assert "no phase sequence" in it.message_en
+    assert "rotation tester" in it.advice_en

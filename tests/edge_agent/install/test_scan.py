@@ -173,3 +173,36 @@ def test_any_answer_proves_a_device() -> None:
     assert Answer("exception", exception_code=2).device_present
     assert Answer("garbled").device_present
     assert not Answer("silent").device_present
+
+
+# ------------------------------------------------- identified through their probes
+
+
+@pytest.mark.parametrize(
+    ("model", "baud", "code"), [("em340", 9600, 341), ("pm5100", 19200, 15270)]
+)
+def test_em340_and_pm5100_are_identified_through_their_probes(
+    pty_meter: PtyMeter, install: Install, model: str, baud: int, code: int
+) -> None:
+    server = pty_meter(model, baud=baud, slave=21)
+    status, out, err = install(
+        "--json", "scan", "--port", server.path, "--bauds", str(baud), "--parities", "N",
+        "--slaves", "20-22",
+    )  # fmt: skip
+    assert status == 0, err
+    [meter] = json.loads(out)["meters"]
+    assert (meter["model"], meter["slave"], meter["probe"]) == (model, 21, code)
+
+
+def test_em340_probe_decides_against_the_other_maps(pty_meter: PtyMeter) -> None:
+    from edge_agent.install.bus import auto_timeout, open_bus
+
+    server = pty_meter("em340", slave=8)
+    maps = [load_map(m) for m in available_models()]
+    line = server.serial
+    with open_bus(server.path, line, auto_timeout(line, 0.05)) as bus:
+        found, rejected = identify(bus, 8, maps)
+    assert found is not None and (found.model, found.probe) == ("em340", 341)
+    # the one-word read answered the code; the full poll still read V L3-L1 right
+    assert 200 < found.values["u_l1_v"] < 260
+    assert set(rejected) == set(available_models()) - {"em340"}
