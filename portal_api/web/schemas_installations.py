@@ -16,6 +16,7 @@ from portal_api.installations.provisioning import (
     ProvisioningError,
     ProvisionRequest,
 )
+from portal_api.web.schemas_contracts import Reasons
 
 __all__ = [
     "CodeIn",
@@ -41,11 +42,6 @@ class _Model(BaseModel):
 
 class _In(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Reasons(_Model):
-    bg: str
-    en: str
 
 
 class ProvisioningRefusalOut(_Model):
