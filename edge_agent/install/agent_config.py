@@ -155,6 +155,8 @@ def check_writable(path: Path) -> str | None:
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder}: not a folder"  # fails for root too, unlike the modes below
     if path.exists() and not os.access(path, os.W_OK):
         return f"{path}: no permission to replace it"
     if not os.access(folder, os.W_OK | os.X_OK):
