@@ -18,9 +18,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 REASON_MAX = 2000
+_Select = TypeVar("_Select", bound=Select[*tuple[Any, ...]])
 
 
 class RequestError(Exception):
@@ -363,26 +364,30 @@ class RequestService:
 
     def queue(self, wanted: QueueFilter, *, staff_user_id: int) -> list[RequestView]:
         """The staff queue: oldest first, so the longest waiting is at the top."""
-        statement = select(ServiceRequestRow)
-        if wanted.kind is not None:
-            statement = statement.where(ServiceRequestRow.kind == wanted.kind)
+        statement = _criteria(select(ServiceRequestRow), wanted, staff_user_id)
         if wanted.state is not None:
             statement = statement.where(ServiceRequestRow.state == wanted.state)
-        if wanted.assigned == "me":
-            statement = statement.where(ServiceRequestRow.assigned_to == staff_user_id)
-        elif wanted.assigned == "none":
-            statement = statement.where(ServiceRequestRow.assigned_to.is_(None))
-        elif wanted.assigned.isdigit():
-            statement = statement.where(ServiceRequestRow.assigned_to == int(wanted.assigned))
-        if wanted.customer_number.strip():
-            statement = statement.join(
-                Customer, Customer.id == ServiceRequestRow.customer_id
-            ).where(Customer.number == wanted.customer_number.strip())
         statement = statement.order_by(ServiceRequestRow.submitted_at, ServiceRequestRow.id).limit(
             wanted.limit
         )
         with self.sessions() as session:
             return [self._view(session, row, full=False) for row in session.scalars(statement)]
+
+    def state_counts(self, wanted: QueueFilter, *, staff_user_id: int) -> dict[str, int]:
+        """How many requests each state holds under the filter's other criteria (kind,
+        assignee, customer), and "all": the figures beside the state choice, counted in
+        SQL, not capped by the queue's page size."""
+        statement = _criteria(
+            select(ServiceRequestRow.state, func.count()).group_by(ServiceRequestRow.state),
+            wanted,
+            staff_user_id,
+        )
+        counts = {state.value: 0 for state in RequestState}
+        with self.sessions() as session:
+            for state, count in session.execute(statement):
+                counts[RequestState(state).value] = int(count)
+        counts["all"] = sum(counts.values())
+        return counts
 
     def attachment(
         self, number: str, attachment_id: int, *, customer_id: int | None = None
@@ -552,6 +557,23 @@ class RequestService:
             steps=steps,
             attachments=attachments,
         )
+
+
+def _criteria(statement: _Select, wanted: QueueFilter, staff_user_id: int) -> _Select:
+    """The queue filter's criteria but the state: one place for the list and its counts."""
+    if wanted.kind is not None:
+        statement = statement.where(ServiceRequestRow.kind == wanted.kind)
+    if wanted.assigned == "me":
+        statement = statement.where(ServiceRequestRow.assigned_to == staff_user_id)
+    elif wanted.assigned == "none":
+        statement = statement.where(ServiceRequestRow.assigned_to.is_(None))
+    elif wanted.assigned.isdigit():
+        statement = statement.where(ServiceRequestRow.assigned_to == int(wanted.assigned))
+    if wanted.customer_number.strip():
+        statement = statement.join(Customer, Customer.id == ServiceRequestRow.customer_id).where(
+            Customer.number == wanted.customer_number.strip()
+        )
+    return statement
 
 
 def _attachment_view(item: ServiceRequestAttachmentRow) -> AttachmentView:

@@ -23,7 +23,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 
-from portal_api.db.models import Customer
 from portal_api.domain.roles import Permission
 from portal_api.service_requests.catalogue import RequestState, ServiceKind
 from portal_api.service_requests.models import ServiceRequestRow, ServiceRequestStepRow
@@ -117,28 +116,8 @@ def queue_entries(services: Services, wanted: QueueFilter, staff_user_id: int) -
 
 
 def state_counts(services: Services, wanted: QueueFilter, staff_user_id: int) -> dict[str, int]:
-    """How many requests each state holds under the filter's other criteria (kind, assignee,
-    customer): the figures next to the state choice. Counted in SQL, not capped by the
-    queue's page size; the criteria mirror ``RequestService.queue``."""
-    statement = select(ServiceRequestRow.state, func.count()).group_by(ServiceRequestRow.state)
-    if wanted.kind is not None:
-        statement = statement.where(ServiceRequestRow.kind == wanted.kind)
-    if wanted.assigned == "me":
-        statement = statement.where(ServiceRequestRow.assigned_to == staff_user_id)
-    elif wanted.assigned == "none":
-        statement = statement.where(ServiceRequestRow.assigned_to.is_(None))
-    elif wanted.assigned.isdigit():
-        statement = statement.where(ServiceRequestRow.assigned_to == int(wanted.assigned))
-    if wanted.customer_number.strip():
-        statement = statement.join(Customer, Customer.id == ServiceRequestRow.customer_id).where(
-            Customer.number == wanted.customer_number.strip()
-        )
-    counts = {state.value: 0 for state in RequestState}
-    with services.sessions() as session:
-        for state, count in session.execute(statement):
-            counts[RequestState(state).value] = int(count)
-    counts["all"] = sum(counts.values())
-    return counts
+    """How many requests each state holds under the filter's other criteria."""
+    return request_service(services).state_counts(wanted, staff_user_id=staff_user_id)
 
 
 def queue_filter(
