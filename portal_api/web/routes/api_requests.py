@@ -19,17 +19,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from portal_api.domain.roles import Role
 from portal_api.service_requests.attachments import MAX_BYTES, MAX_FILES, Part
 from portal_api.service_requests.catalogue import ServiceKind
-from portal_api.service_requests.forms import form_for, submission
+from portal_api.service_requests.forms import form_for
 from portal_api.service_requests.workflow import AttachmentView, RequestError
 from portal_api.web.deps import CurrentPrincipal, Principal, ServicesDep
-from portal_api.web.i18n import SOFIA
-from portal_api.web.requests_access import request_service
+from portal_api.web.requests_access import request_service, submit_form
 from portal_api.web.schemas_requests import (
     MyRequestOut,
     MyRequestSummaryOut,
@@ -183,18 +181,14 @@ async def submit_request(
                 {"kind": ("Няма такава услуга.", "No such service.")},
             )
         )
-    today = services.clock().astimezone(SOFIA).date()
     try:
-        fields, uploads = submission(kind, raw, parts, today=today)
-        view = await run_in_threadpool(
-            lambda: request_service(services).submit(
-                customer_id=customer_id,
-                actor_user_id=principal.user_id,
-                kind=ServiceKind(kind),
-                fields=fields,
-                contact_email=str(fields["contact_email"]),
-                uploads=uploads,
-            )
+        view = await submit_form(
+            services,
+            customer_id=customer_id,
+            actor_user_id=principal.user_id,
+            kind=kind,
+            raw=raw,
+            parts=parts,
         )
     except RequestError as error:
         return _refused(error)

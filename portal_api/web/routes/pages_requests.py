@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from portal_api.domain.roles import Role
 from portal_api.service_requests.catalogue import (
@@ -29,12 +28,12 @@ from portal_api.service_requests.catalogue import (
     Step,
     step_title,
 )
-from portal_api.service_requests.forms import FORMS, display_fields, form_for, submission
+from portal_api.service_requests.forms import FORMS, display_fields, form_for
 from portal_api.service_requests.workflow import RequestError
 from portal_api.web.deps import PageUser, Principal, ServicesDep, check_form_csrf
-from portal_api.web.i18n import N_, SOFIA
+from portal_api.web.i18n import N_
 from portal_api.web.render import Renderer
-from portal_api.web.requests_access import request_service
+from portal_api.web.requests_access import request_service, submit_form
 from portal_api.web.routes.api_requests import (
     AttachmentId,
     RequestNumber,
@@ -153,18 +152,14 @@ async def submit_request(
         raise _not_found(error) from None
     raw, parts = await read_submission(request)
     check_form_csrf(request, raw.get("csrf_token"))
-    today = services.clock().astimezone(SOFIA).date()
     try:
-        fields, uploads = submission(service_kind, raw, parts, today=today)
-        view = await run_in_threadpool(
-            lambda: request_service(services).submit(
-                customer_id=customer_id,
-                actor_user_id=user.user_id,
-                kind=ServiceKind(service_kind),
-                fields=fields,
-                contact_email=str(fields["contact_email"]),
-                uploads=uploads,
-            )
+        view = await submit_form(
+            services,
+            customer_id=customer_id,
+            actor_user_id=user.user_id,
+            kind=service_kind,
+            raw=raw,
+            parts=parts,
         )
     except RequestError as error:
         errors = dict(error.fields) or {"": (error.message_bg, error.message_en)}
