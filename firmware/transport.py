@@ -36,8 +36,11 @@ class Transport:
         """Advance the connection state machine; cheap, called every loop turn."""
         raise NotImplementedError
 
-    def send(self, data: bytes) -> int:
-        """Queue ``data`` for sending; how many bytes were taken (0 if none now)."""
+    def send(self, data: "bytes | memoryview") -> int:
+        """Queue ``data`` for sending; how many bytes were taken (0 if none now).
+
+        The transport copies what it takes: the caller reuses its buffer at once.
+        """
         raise NotImplementedError
 
     def recv(self, limit: int) -> bytes:

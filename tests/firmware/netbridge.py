@@ -141,9 +141,7 @@ class NetBridge:
                 tcp.setblocking(False)
                 self.bytes_up += len(payload)
             except OSError as exc:
-                with self._lock:
-                    self._drop_tcp()
-                self._send(b"x", str(exc).encode()[:200])
+                self._lost(tcp, exc)
         elif kind == b"X":
             with self._lock:
                 self._drop_tcp()
@@ -170,20 +168,24 @@ class NetBridge:
             if tcp is not None and (tcp in readable or pending):
                 self._pump_down(tcp)
 
+    def _lost(self, tcp: socket.socket, exc: OSError | None) -> None:
+        """``tcp`` failed or closed: tell the firmware, unless it is already a newer one's turn."""
+        with self._lock:
+            if self._tcp is not tcp:
+                return  # dropped (drop(), a new open) while this read or send was under way
+            self._drop_tcp()
+        self._send(b"x", str(exc).encode()[:200] if exc else b"closed by peer")
+
     def _pump_down(self, tcp: socket.socket) -> None:
         try:
             data = tcp.recv(4096)
         except (ssl.SSLWantReadError, BlockingIOError):
             return
         except OSError as exc:
-            with self._lock:
-                self._drop_tcp()
-            self._send(b"x", str(exc).encode()[:200])
+            self._lost(tcp, exc)
             return
         if not data:
-            with self._lock:
-                self._drop_tcp()
-            self._send(b"x", b"closed by peer")
+            self._lost(tcp, None)
             return
         if self._blackholed:
             return
