@@ -22,6 +22,11 @@ import os
 
 from protocol.topics import valid_device_id
 
+try:
+    from typing import Any
+except ImportError:
+    pass
+
 CONFIG_PATH = "/config.json"
 CLOUD_PATH = "/config.cloud.json"
 
@@ -55,6 +60,7 @@ SCHEMA = {
     "mqtt.tls": (_BOOL, 0, 1, True),
     "mqtt.username": (_STR, 0, 64, ""),
     "mqtt.password": (_STR, 0, 128, ""),
+    "mqtt.ca_file": (_STR, 0, 64, ""),  # PEM of the broker's CA on flash; "" = the modem's own
     "mqtt.keepalive_s": (_INT, 10, 1200, 60),
     "mqtt.upload_s": (_NUM, 1, 3600, 60),
     "mqtt.batch_max": (_INT, 1, 240, 60),
@@ -99,10 +105,13 @@ def problem(key: str, value: object) -> str | None:
         return "%s: must be %s" % (key, "an integer" if kind == _INT else "a number")
     if not lo <= value <= hi:
         return "%s: must be in %s..%s" % (key, lo, hi)
+    if key == "meter.poll_s" and 60000 % round(value * 1000):
+        # Records are whole minutes: every minute must hold the same number of polls.
+        return "%s: must divide 60 s into a whole number of polls (1, 2, 5, 0.5...)" % key
     return None
 
 
-def flatten(tree: dict, prefix: str = "") -> dict:
+def flatten(tree: "dict[str, Any]", prefix: str = "") -> "dict[str, Any]":
     """{"a": {"b": 1}} -> {"a.b": 1}."""
     out = {}
     for name, value in tree.items():
@@ -126,7 +135,10 @@ class Config:
     """The settings in force: defaults < /config.json < /config.cloud.json."""
 
     def __init__(
-        self, installed: dict, cloud: dict | None = None, cloud_path: str = CLOUD_PATH
+        self,
+        installed: "dict[str, Any]",
+        cloud: "dict[str, Any] | None" = None,
+        cloud_path: str = CLOUD_PATH,
     ) -> None:
         self.cloud_path = cloud_path
         self.ignored = {}  # cloud keys that could not be applied at boot: key -> reason
@@ -151,20 +163,20 @@ class Config:
         self._values = values
         self.cloud = {}
         for name, value in (cloud or {}).items():
-            key = CLOUD_KEYS.get(name)
-            why = problem(key, value) if key else "%s: not a cloud setting" % name
-            if why:
-                self.ignored[name] = why
+            setting = CLOUD_KEYS.get(name)
+            why = problem(setting, value) if setting else "%s: not a cloud setting" % name
+            if why or setting is None:
+                self.ignored[name] = why or name
             else:
                 self.cloud[name] = value
-                values[key] = value
+                values[setting] = value
         if not valid_device_id(values["device_id"]):
             raise ConfigError(["device_id: 3-32 characters of a-z, 0-9 and '-'"])
 
     def get(self, key: str) -> object:
         return self._values[key]
 
-    def apply_cloud(self, changes: dict) -> tuple[dict, dict]:
+    def apply_cloud(self, changes: "dict[str, Any]") -> "tuple[dict[str, Any], dict[str, Any]]":
         """Apply a ``config`` command's fields; returns (applied, refused) and persists them."""
         applied = {}
         refused = {}
