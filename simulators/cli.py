@@ -2,8 +2,9 @@
 
     myenergy-sim meter --model sdm630 --rtu --baud 9600 --parity E --tcp 127.0.0.1:5020
     myenergy-sim link --listen 127.0.0.1:18830 --target 127.0.0.1:1883 --schedule 60:pass,30:cut
+    myenergy-sim modem --csq 18
 
-Each subcommand lives in its own module (``cli_meter``, ``cli_link``); this one only
+Each subcommand lives in its own module (``cli_meter``, ``cli_link``, ``cli_modem``); this one only
 assembles the parser. Every simulator prints one machine-readable line per endpoint
 on stdout when it is ready (``rtu: /dev/pts/5 9600 8E1 slave 1``) and runs until
 Ctrl-C or SIGTERM. See docs/simulators.md.
@@ -15,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from simulators import cli_link, cli_meter
+from simulators import cli_link, cli_meter, cli_modem
 from simulators.cli_common import sigterm_as_interrupt
 
 __all__ = ["build_parser", "main"]
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_meter.add_parser(sub)
     cli_link.add_parser(sub)
+    cli_modem.add_parser(sub)
     return parser
 
 
