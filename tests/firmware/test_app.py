@@ -124,7 +124,7 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     received = []
     while not cloud.messages.empty():
         received.append(cloud.messages.get())
-    batches = [decode_batch(m.payload) for m in received if m.topic == topics.uplink(DEVICE)]
+    batches = [decode_batch(bytes(m.payload)) for m in received if m.topic == topics.uplink(DEVICE)]
     records = {r.seq: r for b in batches for r in b.records}
     assert sorted(records) == list(range(1, appended + 1))  # every record, none twice-numbered
     first, last = records[1], records[appended]
@@ -135,7 +135,9 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     assert last.counters["e_imp_wh"] > 0
     assert 1 <= last.samples <= last.expected == 60
 
-    statuses = [decode_status(m.payload) for m in received if m.topic == topics.status(DEVICE)]
+    statuses = [
+        decode_status(bytes(m.payload)) for m in received if m.topic == topics.status(DEVICE)
+    ]
     assert statuses and statuses[-1]["state"] == "online"
     assert statuses[-1]["clock"] == "synced"
     assert statuses[-1]["modem"] == "ready"
