@@ -100,6 +100,7 @@ class App:
         self._poll_ts = 0
         self._next_status_check = now
         self._uplink_started = False
+        self.last_status = None  # type: dict[str, Any] | None
 
     # --- reactions ------------------------------------------------------------------
 
@@ -147,6 +148,7 @@ class App:
             status["last_cmd"] = self.commands.last
         if self.modem is not None:
             status["modem"] = self.modem.state
+        self.last_status = status  # what the cloud sees (or will, once connected): REPL, tests
         return status
 
     # --- the loop ---------------------------------------------------------------------

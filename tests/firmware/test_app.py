@@ -23,10 +23,17 @@ from pathlib import Path
 import pytest
 
 from protocol import topics
-from protocol.codec import CLOCK_ESTIMATED, CLOCK_SYNCED, decode_batch, decode_status
+from protocol.codec import (
+    CLOCK_ESTIMATED,
+    CLOCK_SYNCED,
+    decode_batch,
+    decode_live,
+    decode_status,
+)
 from simulators.modem import ModemSettings
 from tests.conftest import MqttClientFactory
 from tests.firmware.harness import results, start_firmware
+from tests.firmware.netbridge import NetBridge
 from tests.firmware.test_modem import modem_wiring, wait_for
 from tests.firmware.test_rtu import served
 from tests.fixtures.mosquitto import MosquittoBroker
@@ -84,6 +91,12 @@ print("=stored_offline", app.store.depth(), app.turns - turns)
 run_until(lambda: app.store.depth() == 0 and app.uplink.records_acked >= 2, 120000)
 print("=delivered", app.uplink.records_acked, app.store.stats["appended"], app.polls)
 print("=errors", sorted(app.reader.errors.items()), app.store_errors)
+run_until(lambda: app.uplink.live_sent >= 3, 60000)
+# the status telling what became of the command (at least 5 s after the one before)
+run_until(lambda: "last_cmd" in app.last_status and not app.uplink.status_in_flight, 30000)
+t_end = time.ticks_add(time.ticks_ms(), 2000)  # QoS 0: let the last live one leave the modem
+run_until(lambda: time.ticks_diff(time.ticks_ms(), t_end) >= 0, 5000)
+print("=live", app.uplink.live_sent, app.commands.last["id"])
 """
 
 
@@ -111,7 +124,8 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
         wait_for(fw, "=stored_offline", 150)
         wiring.sim.restore_coverage()
         wait_for(fw, "=delivered", 150)
-        assert fw.wait(30) == 0, fw.errors()
+        cloud.publish(topics.command(DEVICE), b'{"cmd":"live","minutes":2,"id":"portal-1"}', qos=1)
+        assert fw.wait(60) == 0, fw.errors()
         out = results(fw.output())
 
     # The loop kept turning while the link was gone, and the watchdog never fired.
@@ -135,12 +149,18 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     assert last.counters["e_imp_wh"] > 0
     assert 1 <= last.samples <= last.expected == 60
 
+    assert out["live"].split()[1] == "portal-1"
+    lives = [decode_live(bytes(m.payload)) for m in received if m.topic == topics.live(DEVICE)]
+    assert len(lives) >= 3
+    assert all(dev == DEVICE and set(s[0][1]) <= set(LIVE_CHANNELS) for dev, s in lives)
+
     statuses = [
         decode_status(bytes(m.payload)) for m in received if m.topic == topics.status(DEVICE)
     ]
     assert statuses and statuses[-1]["state"] == "online"
     assert statuses[-1]["clock"] == "synced"
     assert statuses[-1]["modem"] == "ready"
+    assert statuses[-1]["last_cmd"] == {"cmd": "live", "ok": True, "id": "portal-1", "minutes": 2}
 
 
 def test_a_bad_configuration_stops_at_the_repl_with_every_problem(tmp_path: Path) -> None:
@@ -160,3 +180,44 @@ print("=returned yes")
         "mqtt.host: required",
     ]
     assert "=returned yes" in out
+
+
+LIVE_CHANNELS = ("p_l1_w", "p_l2_w", "p_l3_w", "p_total_w")
+
+# A turn that hangs (here: a meter step that never returns in time) is caught by the
+# hardware watchdog at the next feed; on the chip that is a reset, and every record
+# is on flash already.
+HANG = """
+import time
+import machine
+from firmware import config
+from firmware.app import build
+from hostsocket import HostSocketTransport
+with open("/config.json", "w") as f:
+    f.write(CONFIG)
+app = build(config.load(), transport=HostSocketTransport())
+for i in range(50):
+    app.step()
+    time.sleep_ms(5)
+print("=healthy", app.turns, machine.WDT.fired)
+app.reader.step = lambda now: time.sleep_ms(6000)
+try:
+    app.step()
+    app.step()
+except machine.WatchdogReset as exc:
+    print("=reset", machine.WDT.fired, exc)
+"""
+
+
+def test_a_hung_turn_is_reset_by_the_watchdog(tmp_path: Path) -> None:
+    flash = flash_image(tmp_path / "flash.bin")
+    script = f"CONFIG = {config_json(1)!r}\n" + HANG
+    with served("em340") as (_server, meter_fd), NetBridge() as bridge:
+        bridge.refuse = True
+        with start_firmware(
+            script, fds={"uart1": meter_fd, "net": bridge.fw_fd}, disks={"flash": flash}
+        ) as fw:
+            assert fw.wait(60) == 0, fw.errors()
+            out = results(fw.output())
+    assert out["healthy"] == "50 False"
+    assert out["reset"].startswith("True watchdog not fed for 6")
