@@ -1,4 +1,4 @@
-"""A non-blocking MQTT 3.1.1 client over :class:`firmware.transport.Transport`.
+"""A non-blocking MQTT 5.0 client over :class:`firmware.transport.Transport`.
 
 Why not umqtt: ``umqtt.simple`` blocks on a QoS 1 publish until the PUBACK
 comes (with no timeout) and on every socket read; ``umqtt.robust`` only wraps
@@ -7,41 +7,64 @@ stop polling the meter and feeding the watchdog. Here nothing waits: every call
 returns at once, and :meth:`MqttClient.step` (called every loop turn) moves
 bytes and the protocol state machine forward.
 
+Why MQTT 5 and not 3.1.1 (the edge agent's reasons, edge_agent/uplink.py):
+(1) a v5 PUBACK carries a reason code, so a publish the broker refused (ACL
+0x87 "not authorized", 0x97 quota exceeded, 0x95 packet too large...) is told
+apart from a delivered one: Mosquitto acknowledges a refused v3.1.1 publish
+exactly like a good one, and the device would delete records that never
+arrived; (2) reason 0x10 "no matching subscribers" (a success code) says that
+no ingest worker heard it; (3) the session expiry bounds the broker's state for
+a scrapped module. ``on_puback(pid, reason)`` hands the reason to the caller
+(firmware.uplink keeps the records unless it is below 0x80 and not 0x10).
+Note: Mosquitto 2.0 closes the connection right after a PUBACK 0x87
+(eclipse-mosquitto/mosquitto#2579); the PUBACK is read before the close is
+noticed, so the caller still learns why.
+
     IDLE --connect()--> OPENING --transport OPEN, CONNECT sent--> CONNECTING
          --CONNACK 0--> CONNECTED
-    any state --transport closed / refused / keep-alive lost / protocol error--> IDLE
+    any state --transport closed / refused / DISCONNECT from the broker /
+                keep-alive lost / protocol error--> IDLE
 
-``error`` then says why, in words (e.g. "refused: bad user name or password").
-Reconnecting is the caller's decision (firmware.uplink with firmware.backoff).
+``error`` then says why, in words with the reason code (e.g. "refused: bad
+user name or password (0x86)", "disconnected by the broker: session taken
+over (0x8e)"). Reconnecting is the caller's decision (firmware.uplink with
+firmware.backoff). A broker that only speaks 3.1.1 answers our CONNECT with
+its return code 1: "refused: unacceptable protocol version".
 
-Delivery (MQTT 3.1.1 section 4.4): QoS 1 publishes stay in a bounded in-flight
-window (``max_inflight``) until their PUBACK. When a connection dies they stay
-there, and after the next CONNACK they are sent again with DUP set and their
-original packet ids, as the spec demands of a client with a persistent session
-(``clean_session=False``, the default: the broker also keeps our subscription
-and queues commands sent while we are away). ``on_puback(pid)`` fires once per
-acknowledged packet id; that is when the caller may forget the data.
-Incoming QoS 1 messages are acknowledged only after ``on_message`` returned, so
-a reset in the middle of handling one makes the broker deliver it again.
+Session (MQTT 5 section 4.1): CONNECT with Clean Start 0 and a Session Expiry
+Interval (``session_expiry_s``, the agent's 7 days): the broker keeps our
+subscription and queues commands sent while we are away for that long, and
+forgets a module that never comes back. In v5 an expiry of 0 ends the session
+at the disconnect, so a persistent session needs a non-zero one.
+
+Delivery (section 4.4): QoS 1 publishes stay in a bounded in-flight window
+(``max_inflight``, lowered to the broker's Receive Maximum from the CONNACK)
+until their PUBACK. When a connection dies they stay there, and after the next
+CONNACK they are sent again with their original packet ids (DUP set when the
+broker kept the session). ``on_puback(pid, reason)`` fires once per
+acknowledged packet id; a resend larger than the broker's Maximum Packet Size
+is answered locally with reason 0x95 (packet too large) instead of being sent
+(the broker would drop the connection). Incoming QoS 1 messages are
+acknowledged only after ``on_message`` returned, so a reset in the middle of
+handling one makes the broker deliver it again. Properties of incoming packets
+are skipped, except the CONNACK's Receive Maximum, Maximum Packet Size and
+Server Keep Alive (which replaces ours, as the spec demands), and the Reason
+String of a CONNACK or DISCONNECT (added to ``error``).
 
 Memory is bounded: outgoing bytes wait in one preallocated buffer
 (``max_packet`` plus a reserve for acknowledgements and pings: the transport
 may take fewer bytes than offered), incoming bytes are parsed incrementally from
-another (``rx_size``). A publish larger than ``max_packet`` is refused with
-ValueError (the caller must split it); an incoming packet larger than the
-receive buffer is skipped (a QoS 1 one still acknowledged, so a poison message
-cannot wedge the session) and counted in ``dropped``.
+another (``rx_size``). A publish larger than ``max_packet`` (or the broker's
+Maximum Packet Size) is refused with ValueError (the caller must split it); an
+incoming packet larger than the receive buffer is skipped (a QoS 1 one still
+acknowledged, so a poison message cannot wedge the session) and counted in
+``dropped``.
 
 Keep-alive: a PINGREQ goes out when nothing was sent, or nothing received, for
-``keepalive_s``; when no packet at all arrives within ``keepalive_s`` after it,
+the keep-alive; when no packet at all arrives within the keep-alive after it,
 the connection is dead (a mobile link can lose coverage without a reset: only
 this notices) and is closed. So a silent link is detected within about twice
 the keep-alive.
-
-Limitation of 3.1.1: a PUBACK cannot carry a refusal. Mosquitto acknowledges a
-publish its ACL denied exactly like a delivered one (the edge agent uses MQTT 5
-for that reason); a device is only ever denied when its registry entry and its
-configuration disagree, which the missing uploads in the portal show.
 """
 
 import time
@@ -79,14 +102,61 @@ _RESERVE = const(64)  # tx room kept free of publishes: PUBACKs, PINGREQ, DISCON
 _READS_PER_STEP = const(4)  # bounded work per step
 _MAX_REMAINING = const(268435455)  # 4-byte remaining length
 
-# CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3)
-CONNACK_ERRORS = {
-    1: "refused: unacceptable protocol version",
-    2: "refused: client identifier rejected",
-    3: "refused: server unavailable",
-    4: "refused: bad user name or password",
-    5: "refused: not authorised",
-}
+# How long the broker keeps our session after a disconnect: the edge agent's
+# SESSION_EXPIRY_S (edge_agent/uplink.py), longer than any plausible coverage
+# gap, short enough that a scrapped module's session does not stay forever.
+SESSION_EXPIRY_S = const(604800)  # 7 days
+
+# reason codes the callers look at (MQTT 5 section 2.4)
+NO_MATCHING_SUBSCRIBERS = const(0x10)  # PUBACK: success, but nobody heard it
+PACKET_TOO_LARGE = const(0x95)
+FAILURE = const(0x80)  # this and above: the packet (or connection) was refused
+
+# property identifiers (section 2.2.2.2) that we send or read
+_P_SESSION_EXPIRY = const(0x11)
+_P_SERVER_KEEP_ALIVE = const(0x13)
+_P_REASON_STRING = const(0x1F)
+_P_RECEIVE_MAXIMUM = const(0x21)
+_P_MAXIMUM_PACKET_SIZE = const(0x27)
+_P_USER_PROPERTY = const(0x26)
+_P_SUBSCRIPTION_ID = const(0x0B)
+# value sizes of the others, to skip them: one byte, two, four; the rest are
+# UTF-8 strings / binary data with a two-byte length
+_P_BYTE = b"\x01\x17\x19\x24\x25\x28\x29\x2a"
+_P_U16 = b"\x13\x21\x22\x23"
+_P_U32 = b"\x02\x11\x18\x27"
+_P_DATA = b"\x03\x08\x09\x12\x15\x16\x1a\x1c\x1f"
+
+# Reason codes (section 2.4) as words, for ``error`` and the logs. One string
+# constant rather than a dict: no table of 40 objects on the heap for text that
+# is needed only when something went wrong.
+_REASONS = (
+    "|00 success|01 granted QoS 1|02 granted QoS 2|04 disconnect with will message"
+    "|10 no matching subscribers|11 no subscription existed"
+    "|80 unspecified error|81 malformed packet|82 protocol error"
+    "|83 implementation specific error|84 unsupported protocol version"
+    "|85 client identifier not valid|86 bad user name or password|87 not authorized"
+    "|88 server unavailable|89 server busy|8a banned|8b server shutting down"
+    "|8c bad authentication method|8d keep alive timeout|8e session taken over"
+    "|8f topic filter invalid|90 topic name invalid|91 packet identifier in use"
+    "|92 packet identifier not found|93 receive maximum exceeded|94 topic alias invalid"
+    "|95 packet too large|96 message rate too high|97 quota exceeded"
+    "|98 administrative action|99 payload format invalid|9a retain not supported"
+    "|9b QoS not supported|9c use another server|9d server moved"
+    "|9e shared subscriptions not supported|9f connection rate exceeded"
+    "|a0 maximum connect time|a1 subscription identifiers not supported"
+    "|a2 wildcard subscriptions not supported|"
+)
+
+
+def reason_name(code: int) -> str:
+    """A reason code in words with its value, e.g. ``not authorized (0x87)``."""
+    key = "|%02x " % code
+    at = _REASONS.find(key)
+    if at < 0:
+        return "reason 0x%02x" % code
+    at += len(key)
+    return "%s (0x%02x)" % (_REASONS[at : _REASONS.find("|", at)], code)
 
 
 def _utf8(s: "str | bytes") -> bytes:
@@ -101,13 +171,63 @@ def _remaining_len_size(n: int) -> int:
     return size
 
 
+def _varint(body: memoryview, at: int, n: int) -> "tuple[int, int]":
+    """A variable byte integer at ``at``: (value, position after it); (-1, n) if malformed."""
+    value = 0
+    shift = 0
+    while at < n and shift <= 21:
+        b = body[at]
+        at += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, at
+        shift += 7
+    return -1, n
+
+
+def _u(body: memoryview, at: int, size: int) -> int:
+    """A big-endian unsigned integer of ``size`` bytes at ``at``."""
+    v = 0
+    for i in range(at, at + size):
+        v = (v << 8) | body[i]
+    return v
+
+
+def _prop_end(body: memoryview, at: int, n: int) -> int:
+    """Where the property whose identifier is at ``at`` ends; -1 if malformed."""
+    ident = body[at]
+    at += 1
+    if ident in _P_BYTE:
+        at += 1
+    elif ident in _P_U16:
+        at += 2
+    elif ident in _P_U32:
+        at += 4
+    elif ident in _P_DATA:
+        if at + 2 > n:
+            return -1
+        at += 2 + _u(body, at, 2)
+    elif ident == _P_USER_PROPERTY:  # a pair of strings
+        for _ in range(2):
+            if at + 2 > n:
+                return -1
+            at += 2 + _u(body, at, 2)
+    elif ident == _P_SUBSCRIPTION_ID:
+        at = _varint(body, at, n)[1]
+    else:
+        return -1
+    return at if at <= n else -1
+
+
 class MqttClient:
-    """MQTT 3.1.1 over a Transport; see the module docstring.
+    """MQTT 5.0 over a Transport; see the module docstring.
 
     Callbacks (attributes, None = not wanted), all called from :meth:`step`:
-    ``on_connect(session_present)``, ``on_disconnect(reason)``,
-    ``on_puback(pid)``, ``on_suback(pid, granted)`` (granted: 0, 1 or 0x80 =
-    refused), ``on_message(topic, payload)``.
+    ``on_connect(session_present)``, ``on_disconnect(reason)`` (words),
+    ``on_puback(pid, reason)`` (reason code: below 0x80 accepted, 0x10 = no
+    subscriber; 0x80 and above refused), ``on_suback(pid, granted)`` (the
+    granted QoS 0-2, or a reason code of 0x80 or above = refused),
+    ``on_message(topic, payload)``.
     """
 
     def __init__(  # noqa: PLR0917 - the positional order is the documented interface
@@ -118,11 +238,12 @@ class MqttClient:
         username: str | None = None,
         password: str | None = None,
         will: "tuple[str, bytes, int, bool] | None" = None,
-        clean_session: bool = False,
+        clean_start: bool = False,
         max_packet: int = 6144,
         rx_size: int = 2048,
         max_inflight: int = 6,
         connect_timeout_s: int = 60,
+        session_expiry_s: int = SESSION_EXPIRY_S,
     ) -> None:
         self.transport = transport
         self.client_id = client_id
@@ -130,13 +251,14 @@ class MqttClient:
         self.username = username
         self.password = password
         self.will = will  # (topic, payload bytes, qos, retain) or None
-        self.clean_session = clean_session
+        self.clean_start = clean_start
+        self.session_expiry_s = session_expiry_s
         self.max_packet = max_packet
         self.max_inflight = max_inflight
         self.connect_timeout_s = connect_timeout_s
         self.on_connect: "Callable[[bool], None] | None" = None
         self.on_disconnect: "Callable[[str], None] | None" = None
-        self.on_puback: "Callable[[int], None] | None" = None
+        self.on_puback: "Callable[[int, int], None] | None" = None
         self.on_suback: "Callable[[int, int], None] | None" = None
         self.on_message: "Callable[[str, bytes], None] | None" = None
 
@@ -147,6 +269,11 @@ class MqttClient:
         self.sent_packets = 0
         self.received_packets = 0
         self.connects = 0
+        self.refused = 0  # PUBACKs with a failure reason code (0x80 and above)
+        # what the broker's CONNACK allowed on this connection (section 3.2.2.3)
+        self.keepalive_used = keepalive_s  # its Server Keep Alive replaces ours
+        self.send_quota = max_inflight  # our window, at most its Receive Maximum
+        self.packet_limit = max_packet  # our buffer, at most its Maximum Packet Size
 
         self._tx = bytearray(max_packet + _RESERVE)
         self._txv = memoryview(self._tx)
@@ -197,7 +324,9 @@ class MqttClient:
         self.transport.open(host, port, tls)
 
     def disconnect(self) -> None:
-        """Say DISCONNECT (the broker then discards our will) and close.
+        """Say DISCONNECT and close: reason 0x00, normal disconnection (remaining
+        length 0 says it). The broker then discards our will and keeps the
+        session for ``session_expiry_s``.
 
         Best effort: whatever the transport takes now goes out; in-flight
         publishes stay for the next connection.
@@ -223,9 +352,14 @@ class MqttClient:
         size = self._publish_size(t, payload, qos)
         if size > self.max_packet:
             raise ValueError("publish of %d bytes exceeds max_packet %d" % (size, self.max_packet))
+        if size > self.packet_limit:
+            raise ValueError(
+                "publish of %d bytes exceeds the broker's maximum packet size %d"
+                % (size, self.packet_limit)
+            )
         if self.state != CONNECTED or self._resend:
             return None
-        if qos and len(self._order) >= self.max_inflight:
+        if qos and len(self._order) >= self.send_quota:
             return None
         if not self._room(size, _RESERVE):
             return None
@@ -245,14 +379,17 @@ class MqttClient:
         t = _utf8(topic)
         if self.state != CONNECTED:
             return None
-        rem = 2 + 2 + len(t) + 1
+        rem = 2 + 1 + 2 + len(t) + 1  # packet id, no properties, topic filter, options
         if not self._room(1 + _remaining_len_size(rem) + rem, _RESERVE):
             return None
         pid = self._new_pid()
         self._subs[pid] = 1
         self._put_header(_SUBSCRIBE, rem)
         self._put_u16(pid)
+        self._put_byte(0)
         self._put_str(t)
+        # subscription options: the maximum QoS; No Local, Retain As Published and
+        # Retain Handling 0 (retained messages are sent at subscribe, as in 3.1.1)
         self._put_byte(qos)
         return pid
 
@@ -299,12 +436,15 @@ class MqttClient:
     def _send_connect(self) -> None:
         will = self.will
         cid = _utf8(self.client_id)
-        flags = 0x02 if self.clean_session else 0
-        rem = 10 + 2 + len(cid)
+        flags = 0x02 if self.clean_start else 0
+        # properties: the Session Expiry Interval (absent = 0: the session would
+        # end with the connection)
+        props = 5 if self.session_expiry_s else 0
+        rem = 10 + 1 + props + 2 + len(cid)
         if will:
             wt, wp = _utf8(will[0]), will[1]
             flags |= 0x04 | (will[2] << 3) | (0x20 if will[3] else 0)
-            rem += 2 + len(wt) + 2 + len(wp)
+            rem += 1 + 2 + len(wt) + 2 + len(wp)  # no will properties
         if self.username is not None:
             user = _utf8(self.username)
             flags |= 0x80
@@ -313,15 +453,26 @@ class MqttClient:
             pw = _utf8(self.password)
             flags |= 0x40
             rem += 2 + len(pw)
-        # A fresh connection: nothing of the old one may be left in the buffers.
+        # A fresh connection: nothing of the old one may be left in the buffers,
+        # and the broker's limits come with its CONNACK.
         self._txo = self._txn = 0
+        self.keepalive_used = self.keepalive_s
+        self.send_quota = self.max_inflight
+        self.packet_limit = self.max_packet
         self._put_header(_CONNECT, rem)
         self._put_str(b"MQTT")
-        self._put_byte(4)  # protocol level 4 = 3.1.1
+        self._put_byte(5)  # protocol version 5
         self._put_byte(flags)
         self._put_u16(self.keepalive_s)
+        self._put_byte(props)
+        if props:
+            self._put_byte(_P_SESSION_EXPIRY)
+            v = self.session_expiry_s
+            self._put_u16(v >> 16)
+            self._put_u16(v & 0xFFFF)
         self._put_str(cid)
         if will:
+            self._put_byte(0)
             self._put_str(wt)
             self._put_str(wp)
         if self.username is not None:
@@ -329,21 +480,72 @@ class MqttClient:
         if self.password is not None:
             self._put_str(pw)
 
-    def _on_connack(self, flags: int, code: int, now_ms: int) -> None:
+    def _reason_string(self, body: memoryview, at: int, n: int) -> str:
+        """The Reason String among the properties at ``at`` (their length first); ""."""
+        if at >= n:
+            return ""
+        size, at = _varint(body, at, n)
+        end = at + size if size >= 0 else -1
+        if end > n or end < 0:
+            return ""
+        while at < end:
+            nxt = _prop_end(body, at, end)
+            if nxt < 0:
+                return ""
+            if body[at] == _P_REASON_STRING:
+                try:
+                    return str(bytes(body[at + 3 : nxt]), "utf-8")
+                except UnicodeError:
+                    return ""
+            at = nxt
+        return ""
+
+    def _on_connack(self, body: memoryview, now_ms: int) -> None:
+        n = len(body)
+        flags = body[0]
+        code = body[1]
         if code:
-            self._close(CONNACK_ERRORS.get(code, "refused: code %d" % code))
+            if code == 1:  # a 3.1.1 broker's "unacceptable protocol version"
+                why = "refused: unacceptable protocol version (the broker lacks MQTT 5)"
+            else:
+                why = "refused: " + reason_name(code)
+            extra = self._reason_string(body, 2, n)
+            self._close(why + (": " + extra if extra else ""))
+            return
+        if n > 2 and not self._connack_props(body, n):
+            self._close("protocol error: bad CONNACK properties")
             return
         self.state = CONNECTED
         self.connects += 1
         self.session_present = bool(flags & 1)
         self._ping_out = False
         self._t_rx = self._t_tx = now_ms
-        # MQTT-4.4.0-1: resend unacknowledged publishes with their packet ids.
-        # (With no session on the broker's side they are simply new messages.)
+        # MQTT-4.4.0-1: resend unacknowledged publishes with their packet ids
+        # (DUP only if the broker kept the session: otherwise they are new to it).
         self._resend = list(self._order)
         self._queue_owed()
         if self.on_connect:
             self.on_connect(self.session_present)
+
+    def _connack_props(self, body: memoryview, n: int) -> bool:
+        """Take the broker's limits from the CONNACK's properties; False if malformed."""
+        size, at = _varint(body, 2, n)
+        end = at + size
+        if size < 0 or end > n:
+            return False
+        while at < end:
+            nxt = _prop_end(body, at, end)
+            if nxt < 0:
+                return False
+            ident = body[at]
+            if ident == _P_SERVER_KEEP_ALIVE:
+                self.keepalive_used = _u(body, at + 1, 2)
+            elif ident == _P_RECEIVE_MAXIMUM:
+                self.send_quota = max(1, min(self.max_inflight, _u(body, at + 1, 2)))
+            elif ident == _P_MAXIMUM_PACKET_SIZE:
+                self.packet_limit = min(self.max_packet, _u(body, at + 1, 4))
+            at = nxt
+        return True
 
     def _drop_connection(self) -> None:
         self._txo = self._txn = 0
@@ -366,12 +568,14 @@ class MqttClient:
     # -- keep-alive ------------------------------------------------------------
 
     def _keepalive(self, now_ms: int) -> None:
-        ka = self.keepalive_s * 1000
+        ka = self.keepalive_used * 1000
         if not ka:
             return
         if self._ping_out:
             if time.ticks_diff(now_ms, self._t_ping) >= ka:
-                self._close("keep-alive: no reply from the broker within %d s" % self.keepalive_s)
+                self._close(
+                    "keep-alive: no reply from the broker within %d s" % self.keepalive_used
+                )
             return
         if time.ticks_diff(now_ms, self._t_tx) >= ka or time.ticks_diff(now_ms, self._t_rx) >= ka:
             # Due even if the buffer is too full to take the PINGREQ now: a stalled
@@ -509,12 +713,20 @@ class MqttClient:
                 return False
             if qos and not self._room(4, 0):
                 return False  # PUBACK must follow the callback: keep it for later
-            tlen = (body[0] << 8) | body[1]
+            tlen = _u(body, 0, 2) if n >= 2 else n
             at = 2 + tlen
             pid = 0
-            if qos:
-                pid = (body[at] << 8) | body[at + 1]
+            if qos and at + 2 <= n:
+                pid = _u(body, at, 2)
                 at += 2
+            # the properties (Message Expiry, Content Type, User Property...) are of
+            # no use to us: skipped by their length. No Topic Alias can come: we
+            # sent no Topic Alias Maximum, so the broker may not use them.
+            size, at = _varint(body, at, n)
+            if size < 0 or at + size > n or (qos and not pid):
+                self._close("protocol error: malformed PUBLISH")
+                return True  # handled: the connection is closed
+            at += size
             self._got(now_ms)
             if self.on_message:
                 try:
@@ -527,25 +739,45 @@ class MqttClient:
             return True
         self._got(now_ms)
         if kind == _CONNACK and self.state == CONNECTING and n >= 2:
-            self._on_connack(body[0], body[1], now_ms)
+            self._on_connack(body, now_ms)
         elif kind == _PUBACK and n >= 2:
-            pid = (body[0] << 8) | body[1]
-            if pid in self._inflight:
-                del self._inflight[pid]
-                self._order.remove(pid)
-                if pid in self._resend:
-                    self._resend.remove(pid)
-                if self.on_puback:
-                    self.on_puback(pid)
+            # The reason code may be left out when it is 0 (remaining length 2);
+            # properties (a Reason String at most) are of no use to us.
+            self._acked(_u(body, 0, 2), body[2] if n > 2 else 0)
         elif kind == _SUBACK and n >= 3:
-            pid = (body[0] << 8) | body[1]
+            pid = _u(body, 0, 2)
+            if n == 3:
+                granted = body[2]  # no property length: tolerated (a 3.1.1-style SUBACK)
+            else:
+                size, at = _varint(body, 2, n)
+                granted = body[at + size] if size >= 0 and at + size < n else FAILURE
             if self._subs.pop(pid, None) and self.on_suback:
-                self.on_suback(pid, body[2])
+                self.on_suback(pid, granted)
+        elif kind == _DISCONNECT:
+            # The broker ends the connection and says why (section 3.14): "session
+            # taken over" (another module with our id), "server shutting down"...
+            code = body[0] if n else 0
+            why = reason_name(code) if code else "normal disconnection (0x00)"
+            extra = self._reason_string(body, 1, n)
+            self._close("disconnected by the broker: " + why + (": " + extra if extra else ""))
         elif kind in (_PINGRESP, _UNSUBACK):
             pass
         elif self.state == CONNECTING:
             self._close("protocol error: packet 0x%02x before CONNACK" % first)
         return True
+
+    def _acked(self, pid: int, reason: int) -> None:
+        """The exchange for ``pid`` is over (accepted or refused): forget it, tell the caller."""
+        if pid not in self._inflight:
+            return
+        del self._inflight[pid]
+        self._order.remove(pid)
+        if pid in self._resend:
+            self._resend.remove(pid)
+        if reason >= FAILURE:
+            self.refused += 1
+        if self.on_puback:
+            self.on_puback(pid, reason)
 
     def _got(self, now_ms: int) -> None:
         self.received_packets += 1
@@ -625,16 +857,24 @@ class MqttClient:
         while self._acks and self._room(4, 0):
             self._queue_control(_PUBACK, self._acks.pop(0))
         while self._resend:
+            if len(self._order) - len(self._resend) >= self.send_quota:
+                return  # the broker's Receive Maximum: wait for PUBACKs
             pid = self._resend[0]
             t, payload, retain = self._inflight[pid]
-            if not self._room(self._publish_size(t, payload, 1), _RESERVE):
+            size = self._publish_size(t, payload, 1)
+            if size > self.packet_limit:
+                # This broker would drop the connection for it, again after every
+                # reconnect: answer it here as the broker would have.
+                self._acked(pid, PACKET_TOO_LARGE)
+                continue
+            if not self._room(size, _RESERVE):
                 return
-            self._put_publish(t, payload, 1, retain, pid, True)
+            self._put_publish(t, payload, 1, retain, pid, self.session_present)
             self._resend.pop(0)
 
     @staticmethod
     def _publish_size(t: bytes, payload: "bytes | bytearray", qos: int) -> int:
-        rem = 2 + len(t) + (2 if qos else 0) + len(payload)
+        rem = 2 + len(t) + (2 if qos else 0) + 1 + len(payload)
         if rem > _MAX_REMAINING:
             return rem
         return 1 + _remaining_len_size(rem) + rem
@@ -643,10 +883,11 @@ class MqttClient:
         self, t: bytes, payload: "bytes | bytearray", qos: int, retain: bool, pid: int, dup: bool
     ) -> None:
         first = _PUBLISH | (qos << 1) | (1 if retain else 0) | (_DUP if dup else 0)
-        self._put_header(first, 2 + len(t) + (2 if qos else 0) + len(payload))
+        self._put_header(first, 2 + len(t) + (2 if qos else 0) + 1 + len(payload))
         self._put_str(t)
         if qos:
             self._put_u16(pid)
+        self._put_byte(0)  # no properties
         self._put_bytes(payload)
         self.sent_packets += 1
 

@@ -17,6 +17,19 @@ so their PUBACKs still arrive under the pids we remember. A reboot loses the
 window but not the records: they are still in the store and go out again.
 Duplicates are harmless, ingest stores idempotently on (device, ts).
 
+Refusals (why the client speaks MQTT 5, as the edge agent: see firmware.mqtt).
+A PUBACK's reason code decides: below 0x80 the broker took the batch and the
+store forgets it; 0x80 and above (ACL "not authorized", quota exceeded, packet
+too large...) it refused it, and 0x10 "no matching subscribers" (a success
+code) means no ingest worker heard it. Either way nobody stored the records:
+they stay in the store (no longer in flight, so ``pending`` gives them again),
+``batches_refused`` counts it, a ``uplink.batch_refused`` /
+``uplink.batch_unheard`` line is logged, and uploads of records pause for 5 s,
+doubling with every further refusal up to 10 min (the agent's
+_REFUSED_PAUSE_MIN_S/_MAX_S), back to 5 s after a batch is accepted. Status
+and live go on meanwhile. A refused status is counted (``statuses_refused``,
+logged ``uplink.status_refused``) and not sent again: the next status is.
+
 A backlog (after an outage) drains at the speed of the PUBACK round trips: full
 batches go out whenever a slot frees, partial ones only on a round (the
 interval, or a reconnect), so an idle link sends few small messages.
@@ -55,7 +68,8 @@ import time
 from micropython import const
 
 from firmware.backoff import Backoff
-from firmware.mqtt import IDLE, MqttClient
+from firmware.log import log
+from firmware.mqtt import FAILURE, IDLE, NO_MATCHING_SUBSCRIBERS, MqttClient, reason_name
 from firmware.status import last_will
 from protocol import topics
 from protocol.batch import encode_batch
@@ -73,6 +87,10 @@ if TYPE_CHECKING:
     from protocol.records import Record
 
 _FRESH_SLACK_S = const(120)  # as the agent: the fresh window is upload_s + 120 s
+# A refused (or unheard) batch pauses the uploads of records this long, doubling
+# (the agent's _REFUSED_PAUSE_MIN_S / _REFUSED_PAUSE_MAX_S).
+_REFUSED_PAUSE_MIN_MS = const(5000)
+_REFUSED_PAUSE_MAX_MS = const(600000)
 
 
 class Uplink:
@@ -131,6 +149,8 @@ class Uplink:
         self._drain = False  # send partial batches too until the store is empty
         self._last_round = time.ticks_ms()
         self._up = False  # connected since the last CONNACK
+        self._paused_until: "int | None" = None  # ticks: no batches before (a refusal)
+        self.refused_pause_ms = _REFUSED_PAUSE_MIN_MS  # the pause the next refusal starts
 
         self.last_error = ""
         self.subscribed = False  # the broker granted the command subscription
@@ -139,10 +159,12 @@ class Uplink:
         self.connect_failures = 0
         self.batches_sent = 0
         self.batches_acked = 0
+        self.batches_refused = 0  # refused (reason >= 0x80) or unheard (0x10): records kept
         self.records_acked = 0
         self.unsendable = 0
         self.statuses_sent = 0
         self.statuses_acked = 0
+        self.statuses_refused = 0
         self.live_sent = 0
         self.live_dropped = 0
         self.commands = 0
@@ -229,7 +251,21 @@ class Uplink:
             self._send_status()
         self._upload(now_ms)
 
+    def paused_ms(self, now_ms: int) -> int:
+        """How long uploads of records stay paused after a refusal (0: not paused)."""
+        if self._paused_until is None:
+            return 0
+        return max(0, time.ticks_diff(self._paused_until, now_ms))
+
     def _upload(self, now_ms: int) -> None:
+        if self._paused_until is not None:
+            if time.ticks_diff(now_ms, self._paused_until) < 0:
+                return
+            # The pause is over: the kept records go out again at once.
+            self._paused_until = None
+            self._last_round = now_ms
+            self._drain = True
+            self._dry_depth = -1
         if time.ticks_diff(now_ms, self._last_round) >= self._upload_ms:
             self._last_round = now_ms
             self._drain = True
@@ -344,16 +380,44 @@ class Uplink:
         if self._target is not None:  # not stop(): try again when the backoff allows
             self.backoff.failed(time.ticks_ms())
 
-    def _on_puback(self, pid: int) -> None:
+    def _on_puback(self, pid: int, reason: int) -> None:
         seqs = self._batches.pop(pid, None)
         if seqs is not None:
             self._in_flight_span -= self._spans.pop(pid, len(seqs))
-            self.store.ack(seqs)
             self._dry_depth = -1  # what the store can give has changed
+            if reason >= FAILURE or reason == NO_MATCHING_SUBSCRIBERS:
+                self._refused(seqs, reason)
+                return
+            self.refused_pause_ms = _REFUSED_PAUSE_MIN_MS
+            self.store.ack(seqs)
             self.batches_acked += 1
             self.records_acked += len(seqs)
         elif self._status_pids.pop(pid, None):
-            self.statuses_acked += 1
+            # 0x10 is normal here: the retained status waits for its reader.
+            if reason >= FAILURE:
+                self.statuses_refused += 1
+                self.last_error = "status refused: " + reason_name(reason)
+                log("uplink.status_refused", reason=reason_name(reason))
+            else:
+                self.statuses_acked += 1
+
+    def _refused(self, seqs: "list[int]", reason: int) -> None:
+        # Nobody stored these records: they stay in the store (no longer in
+        # flight, so pending() offers them again once the pause is over).
+        self.batches_refused += 1
+        pause = self.refused_pause_ms
+        self._paused_until = time.ticks_add(time.ticks_ms(), pause)
+        self.refused_pause_ms = min(pause * 2, _REFUSED_PAUSE_MAX_MS)
+        unheard = reason == NO_MATCHING_SUBSCRIBERS
+        why = reason_name(reason)
+        self.last_error = ("no subscriber heard a batch: " if unheard else "batch refused: ") + why
+        log(
+            "uplink.batch_unheard" if unheard else "uplink.batch_refused",
+            reason=why,
+            first_seq=seqs[0],
+            records=len(seqs),
+            pause_s=pause // 1000,
+        )
 
     def _on_suback(self, pid: int, granted: int) -> None:
         if granted & 0x80:

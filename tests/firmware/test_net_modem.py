@@ -292,7 +292,7 @@ def test_firmware_mqtt_client_publishes_through_the_modem_over_tls(
 from firmware.mqtt import MqttClient
 acked = []
 c = MqttClient(t, "{device}", 60, "{creds.username}", {creds.password!r})
-c.on_puback = acked.append
+c.on_puback = lambda pid, reason: acked.append(pid)
 c.connect("{mosquitto_tls.host}", {mosquitto_tls.port}, True)
 def up():
     c.step(time.ticks_ms())

@@ -9,6 +9,7 @@ that every record arrived (at least once) and equals what the device stored.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -19,7 +20,15 @@ from protocol import topics
 from protocol.codec import Batch, Record, decode_batch, decode_live, decode_status, encode_command
 from tests.firmware.harness import results, run_firmware
 from tests.firmware.netbridge import NetBridge
-from tests.firmware.test_mqtt import DEVICE, PRELUDE, finish, firmware_on, signal, tls_broker
+from tests.firmware.test_mqtt import (
+    DEVICE,
+    PRELUDE,
+    REFUSED_LOGIN,
+    finish,
+    firmware_on,
+    signal,
+    tls_broker,
+)
 from tests.firmware.test_mqtt import wait_line as wait_for
 from tests.fixtures.mosquitto import MosquittoBroker, MosquittoTLS
 from tests.fixtures.mqtt import MqttTestClient
@@ -204,7 +213,7 @@ out("turns", TURNS[0])
         out = results(run_firmware(PRELUDE + script, fds={"net": bridge.fw_fd}))
         attempts = len(bridge.opens)
     assert out["failures"] == "5"
-    assert out["error"] in {"refused: not authorised", "refused: bad user name or password"}
+    assert out["error"] in REFUSED_LOGIN
     delays = [int(d) for d in out["delays"].strip("[]").split(",")]
     # full jitter within a doubling window: [100, 200], [100, 400], [100, 800], ...
     for k, delay in enumerate(delays, start=1):
@@ -497,9 +506,9 @@ for i in range({total}):
 c = MqttClient(HostSocketTransport(), DEV, 30)
 up = Uplink(c, flash, DEV, batch_max=10, upload_s=3600)
 sent_depth = []
-def on_puback(pid, inner=c.on_puback):
+def on_puback(pid, reason, inner=c.on_puback):
     sent_depth.append(flash.depth())  # before the uplink acks this batch
-    inner(pid)
+    inner(pid, reason)
 c.on_puback = on_puback
 up.start("127.0.0.1", {mosquitto.port}, False)
 loop(up.step, lambda: flash.depth() == 0, what="everything acked")
@@ -549,3 +558,126 @@ out("acked", up.records_acked)
     assert {r.seq for b in got for r in b.records} == set(range(1, 41)) - {8}
     assert len(got) > 2  # split: one 40-record batch does not fit 200 bytes
     assert [r for b in got for r in b.records] == [make(i) for i in range(40) if i != 7]
+
+
+def log_lines(stdout: str, event: str) -> list[dict[str, object]]:
+    """The firmware.log lines (one JSON object each) of one event."""
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("ev") == event]
+
+
+def test_publish_the_acl_refuses_keeps_the_records_and_the_pause_grows(
+    mosquitto_tls: MosquittoTLS, mqtt_clients, tmp_path: Path
+) -> None:
+    """A module whose broker account may not write its uplink topic (its registry
+    entry and its configuration disagree): the v5 PUBACK says 0x87, so nothing
+    leaves the store, and uploads pause 5 s, then 10 s. (Mosquitto 2.0 also drops
+    the connection after a refused publish; the status, which the account may
+    write, still goes out after each reconnect.)"""
+    broker = mosquitto_tls
+    broker.extra_config = "require_certificate false"
+    broker.log_debug = True  # Mosquitto logs a denied publish at debug level
+    broker.add_user(
+        "installer-7",
+        "inst-secret",
+        read=(topics.command(DEVICE),),
+        write=(topics.status(DEVICE),),
+    )
+    broker.add_cloud_client("ingest")
+    broker.start()
+    cloud = cloud_client(broker, mqtt_clients)
+    script = (
+        STORE
+        + f"""
+for i in range(5):
+    store.append(make(i))
+c = MqttClient(HostSocketTransport(), DEV, 30, "installer-7", host.env("INST_PASSWORD"))
+up, step = uplink_with(c, batch_max=10, backoff=Backoff(100, 500))
+up.status_fn = lambda: {{"state": "online"}}
+refused_at = []
+def on_puback(pid, reason, inner=c.on_puback):
+    inner(pid, reason)
+    if up.batches_refused > len(refused_at):
+        refused_at.append((time.ticks_ms(), up.paused_ms(time.ticks_ms()), up.last_error))
+c.on_puback = on_puback
+up.start("localhost", {broker.port}, True)
+loop(step, lambda: up.batches_refused >= 2, 30000, "two refusals")
+out("gap_ms", time.ticks_diff(refused_at[1][0], refused_at[0][0]))
+out("pauses", [p for _, p, _ in refused_at])
+out("error", refused_at[0][2])
+out("next_pause", up.refused_pause_ms)
+out("depth", store.depth())
+out("store_acked", store.acked)
+out("counts", (up.batches_sent, up.batches_acked, up.batches_refused, up.records_acked))
+out("statuses_acked", up.statuses_acked)
+out("refused", c.refused)
+"""
+    )
+    with NetBridge(ca_file=broker.cafile) as bridge:
+        stdout = run_firmware(
+            PRELUDE + script, fds={"net": bridge.fw_fd}, env={"INST_PASSWORD": "inst-secret"}
+        )
+    out = results(stdout)
+    # nothing left the store
+    assert out["depth"] == "5"
+    assert out["store_acked"] == "0"
+    assert out["counts"] == "(2, 0, 2, 0)"
+    assert out["refused"] == "2"
+    assert out["error"] == "batch refused: not authorized (0x87)"
+    # the second try came only after the first pause; the pause doubles
+    assert int(out["gap_ms"]) >= 5000
+    pauses = [int(p) for p in out["pauses"].strip("[]").split(",")]
+    assert 4000 < pauses[0] <= 5000 and 9000 < pauses[1] <= 10000
+    assert out["next_pause"] == "20000"
+    assert int(out["statuses_acked"]) >= 2  # one per connection: status is allowed
+    logged = log_lines(stdout, "uplink.batch_refused")
+    assert [(e["reason"], e["records"], e["first_seq"], e["pause_s"]) for e in logged] == [
+        ("not authorized (0x87)", 5, 1, 5),
+        ("not authorized (0x87)", 5, 1, 10),
+    ]
+    assert "Denied PUBLISH from mye-0042" in broker.log_text()
+    # the cloud got statuses but never a batch
+    time.sleep(0.2)
+    assert batches(cloud) == []
+
+
+def test_no_subscriber_keeps_the_records_until_one_hears_them(
+    mosquitto: MosquittoBroker, mqtt_clients, tmp_path: Path
+) -> None:
+    """PUBACK 0x10 "no matching subscribers" is a success code, but no ingest worker
+    stored the batch: the records stay, and go out again after the pause, once an
+    ingest client is subscribed."""
+    script = (
+        STORE
+        + f"""
+for i in range(7):
+    store.append(make(i))
+c = MqttClient(HostSocketTransport(), DEV, 30)
+up, step = uplink_with(c, batch_max=10)
+up.start("127.0.0.1", {mosquitto.port}, False)
+loop(step, lambda: up.batches_refused == 1, what="the unheard batch")
+out("kept", (store.depth(), store.acked, up.in_flight))
+out("error", up.last_error)
+out("paused", up.paused_ms(time.ticks_ms()) > 0)
+wait_ctl(step, 1)  # an ingest client has subscribed
+loop(step, lambda: store.depth() == 0, 30000, "everything acked")
+out("counts", (up.batches_sent, up.batches_acked, up.batches_refused, up.records_acked))
+out("next_pause", up.refused_pause_ms)
+"""
+    )
+    ctl = tmp_path / "ctl"
+    with NetBridge() as bridge, firmware_on(script, bridge, ctl) as fw:
+        wait_for(fw, "paused")
+        cloud = cloud_client(mosquitto, mqtt_clients)
+        signal(ctl)
+        out = finish(fw)
+        stdout = fw.output()
+    assert out["kept"] == "(7, 0, 0)"
+    assert out["error"] == "no subscriber heard a batch: no matching subscribers (0x10)"
+    assert out["paused"] == "True"
+    assert out["counts"] == "(2, 1, 1, 7)"
+    assert out["next_pause"] == "5000"  # back to the floor after an accepted batch
+    (logged,) = log_lines(stdout, "uplink.batch_unheard")
+    assert (logged["records"], logged["pause_s"]) == (7, 5)
+    got = batches_until(cloud, 7)
+    assert [r for b in got for r in b.records] == [make(i) for i in range(7)]

@@ -75,7 +75,9 @@ class HostSocketTransport(Transport):
                 self._fail(payload.decode())
             elif kind == b"R" and self.state == OPEN:
                 self._data += payload
-            elif kind == b"x" and self.state != CLOSED:
+            elif kind == b"x" and self.state == OPEN:
+                # Only while OPEN: the bridge answers an open with "o" or "e" first,
+                # so an "x" read while OPENING is the previous connection's end.
                 self._fail(payload.decode() or "closed by peer")
 
     def send(self, data):
