@@ -148,6 +148,9 @@ class App:
             status["last_cmd"] = self.commands.last
         if self.modem is not None:
             status["modem"] = self.modem.state
+        if self.uplink.batches_refused:
+            # the broker refused batches (ACL, quota) or nobody heard them: records kept
+            status["batches_refused"] = self.uplink.batches_refused
         self.last_status = status  # what the cloud sees (or will, once connected): REPL, tests
         return status
 
