@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import agent_memory, bus, ingest, live_delay, portal_api, queries, uplink
+from bench import (
+    agent_memory,
+    bus,
+    firmware_memory,
+    firmware_records,
+    ingest,
+    live_delay,
+    portal_api,
+    queries,
+    uplink,
+)
 from edge_agent.logging_setup import configure_logging
 
 
@@ -20,6 +30,10 @@ def main() -> int:
     figures.update(uplink.run())
     print()
     figures.update(agent_memory.run())
+    print()
+    figures.update(firmware_memory.run())
+    print()
+    figures.update(firmware_records.run())
     print()
     figures.update(ingest.run())
     print()
@@ -65,6 +79,30 @@ def main() -> int:
             f"{figures['agent_rss_mb']:.1f}",
             "<= 60",
             figures["agent_rss_mb"] <= 60,
+        ),
+        (
+            "firmware: live set on MicroPython, KB",
+            f"{figures['fw_live_kb']:.1f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "firmware: smallest heap for 1 h, KB",
+            f"{figures['fw_min_heap_kb']:.1f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "firmware: flash bytes per raw minute",
+            f"{figures['fw_flash_raw_b']:.1f}",
+            "(reference)",
+            True,
+        ),
+        (
+            "firmware: flash bytes per coarse minute",
+            f"{figures['fw_flash_coarse_b']:.1f}",
+            "(reference)",
+            True,
         ),
         (
             "ingest: 1 worker / InfluxDB ceiling",

@@ -115,3 +115,23 @@ install_node_packages() {
     npm ci --prefix "$dir" --prefer-offline --no-audit --no-fund --loglevel=error
     echo "$want" >"$stamp"
 }
+
+install_micropython_stubs() {
+    # The MicroPython ESP32 type stubs for the firmware's own mypy run (scripts/test).
+    # Into a folder of their own, never the venv's site-packages: their stdlib stubs
+    # (time, os, sys...) would shadow CPython's for the main mypy run.
+    local requirements=firmware/host/stubs-requirements.txt target="$VENV/micropython-stubs"
+    [[ -f $requirements ]] || return 0
+    section "MicroPython stubs ($target)"
+    local stamp="$target/.myenergy-stubs" want
+    want=$(sha256sum "$requirements" | cut -d' ' -f1)
+    if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+        echo "up to date"
+        return
+    fi
+    rm -rf "$target" # pip --target leaves an older release's files behind
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-input --progress-bar off \
+        --no-deps --target "$target" -r "$requirements"
+    echo "$want" >"$stamp"
+    echo "installed $(grep -v '^#' "$requirements" | xargs)"
+}
