@@ -53,7 +53,7 @@ import time
 from micropython import const
 
 try:
-    from typing import Any, Callable
+    from typing import Any, Callable, Generator
 
     UrcHandler = Callable[[str], None]
     DataHandler = Callable[[str, bytes], None]
@@ -185,6 +185,23 @@ class AtChannel:
             self.uart.write(cmd.encode() + b"\r")
         except OSError:
             self._finish(ERROR)
+        return req
+
+    def command(
+        self,
+        cmd: str,
+        timeout_ms: int = 1000,
+        expect: "str | None" = None,
+        data: "bytes | None" = None,
+    ) -> "Generator[None, None, Request]":
+        """``yield from`` it in a coroutine: waits for the channel, sends ``cmd``, waits
+        for its answer, and returns the finished :class:`Request` (never blocks)."""
+        req = self.send(cmd, timeout_ms, expect, data)
+        while req is None:
+            yield
+            req = self.send(cmd, timeout_ms, expect, data)
+        while not req.done:
+            yield
         return req
 
     def abort(self) -> None:

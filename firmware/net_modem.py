@@ -217,13 +217,7 @@ class ModemTransport(Transport):
         expect: "str | None" = None,
         data: "bytes | None" = None,
     ) -> "Generator[None, None, Request]":
-        req = self.at.send(cmd, timeout_ms, expect, data)
-        while req is None:
-            yield
-            req = self.at.send(cmd, timeout_ms, expect, data)
-        while not req.done:
-            yield
-        return req
+        return self.at.command(cmd, timeout_ms, expect, data)
 
     def _must(
         self, cmd: str, timeout_ms: int = 5000, data: "bytes | None" = None

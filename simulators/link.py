@@ -33,21 +33,25 @@ from dataclasses import dataclass, field
 from simulators.link_modes import LinkMode, parse_mode
 from simulators.loop_thread import LoopThreadServer
 
-__all__ = ["LinkProxy", "LinkStats", "require_loopback"]
+__all__ = ["LinkProxy", "LinkStats", "is_loopback", "require_loopback"]
 
 _CHUNK = 16384
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals; no name resolution."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def require_loopback(host: str) -> None:
     """Raise ValueError unless ``host`` is a loopback address (or ``localhost``)."""
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise ValueError(f"{host!r} is not a loopback address; the simulators stay on 127.0.0.1")
+    if not is_loopback(host):
+        raise ValueError(f"{host!r} is not a loopback address; the simulators stay on 127.0.0.1")
 
 
 @dataclass

@@ -14,13 +14,14 @@ test can reach the internet through the simulator.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import select
 import socket
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from simulators.link import is_loopback
 
 __all__ = ["Link", "TlsSettings", "is_loopback"]
 
@@ -31,16 +32,6 @@ CONNECT_TIMEOUT_S = 10.0
 EVENT_DATA = "data"
 EVENT_CLOSED = "closed"
 EVENT_OPENED = "opened"
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals; no name resolution."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
