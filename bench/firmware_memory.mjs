@@ -17,13 +17,11 @@
 // plus BYTES (growth then is the MemoryError the bisection looks for).
 //
 // SCRIPT.py defines setup(), cycle(i), settle() and report(); the host module
-// offers disk_read/disk_write/disk_size like firmware.mjs (files given by --disk).
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+// is tests/micropython/port.mjs's (the disks given by --disk).
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const pkg = join(root, "tests/micropython/node_modules/@micropython/micropython-webassembly-pyscript");
+import { copyLibs, hostModule, loadPort } from "../tests/micropython/port.mjs";
 
 function usage(message) {
   process.stderr.write(`firmware_memory.mjs: ${message}\n`);
@@ -59,52 +57,9 @@ for (let i = 0; i < args.length; i++) {
 }
 if (script === null || !(heap >= 16384) || !(cycles >= 0)) usage("need --heap, --cycles and SCRIPT.py");
 
-let loadMicroPython;
-try {
-  ({ loadMicroPython } = await import(pathToFileURL(join(pkg, "micropython.mjs")).href));
-} catch (err) {
-  process.stderr.write(
-    "firmware_memory.mjs: the MicroPython WebAssembly package is not installed; run\n" +
-      "    npm ci --prefix tests/micropython\n" +
-      `(${err.message})\n`,
-  );
-  process.exit(3);
-}
-const mp = await loadMicroPython({
-  heapsize: heap,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-
-for (const [dir, dest] of libs) {
-  let at = "";
-  for (const part of dest.split("/").filter(Boolean)) {
-    at += "/" + part;
-    try {
-      mp.FS.mkdir(at);
-    } catch {
-      // already there
-    }
-  }
-  for (const name of readdirSync(dir)) {
-    if ((name.endsWith(".py") || name.endsWith(".mpy")) && statSync(join(dir, name)).isFile()) {
-      mp.FS.writeFile(`${dest}/${name}`, readFileSync(join(dir, name)));
-    }
-  }
-}
-
-mp.registerJsModule("host", {
-  disk_size: (name) => (disks.has(name) ? statSync(`/proc/self/fd/${disks.get(name)}`).size : -1),
-  disk_read: (name, offset, n) => {
-    const buf = Buffer.alloc(n);
-    const got = readSync(disks.get(name), buf, 0, n, offset);
-    return buf.subarray(0, got).toString("hex");
-  },
-  disk_write: (name, offset, hex) => {
-    const data = Buffer.from(hex, "hex");
-    return writeSync(disks.get(name), data, 0, data.length, offset);
-  },
-});
+const mp = await loadPort(heap, "firmware_memory.mjs");
+copyLibs(mp, libs);
+mp.registerJsModule("host", hostModule(new Map(), disks));
 
 let status = 0;
 try {

@@ -16,19 +16,13 @@
 // Bytes cross as hex strings and big numbers as decimal strings: the port's JS
 // bridge turns a JS integer into a 32-bit int and a Python bytes into a proxy.
 //
-//   host.fd(name) -> int             descriptor given with --fd, or -1
-//   host.write(fd, hex) -> int       bytes written; 0 if it would block; -1 on error
-//   host.read(fd, n) -> str | None   hex of up to n bytes; "" if none waiting; None at EOF/error
-//   host.sleep_ms(ms)                really sleeps (Atomics.wait)
-//   host.now_ms() -> str             wall clock, ms since 1970 (decimal string)
-//   host.disk_size(name) -> int      size of a --disk file, -1 if unknown
-//   host.disk_read(name, off, n) -> str      hex
-//   host.disk_write(name, off, hex) -> int   bytes written (synchronously, no cache)
-//   host.env(name) -> str | None     an environment variable of this process
+// The host module's functions are listed in port.mjs (hostModule).
 //
 // Exit status: 0, or 1 with the traceback on stderr when the script raised.
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+import { copyLibs, hostModule, loadPort } from "./port.mjs";
 
 function usage(message) {
   process.stderr.write(
@@ -65,83 +59,9 @@ for (let i = 0; i < args.length; i++) {
 if (script === null) usage("no script given");
 if (!Number.isFinite(heap) || heap < 16384) usage("bad --heap");
 
-let loadMicroPython;
-try {
-  ({ loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript"));
-} catch (err) {
-  process.stderr.write(
-    "firmware.mjs: the MicroPython WebAssembly package is not installed; run\n" +
-      "    npm ci --prefix tests/micropython\n" +
-      `(${err.message})\n`,
-  );
-  process.exit(3);
-}
-
-const mp = await loadMicroPython({
-  heapsize: heap,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-
-function mkdirs(path) {
-  let at = "";
-  for (const part of path.split("/").filter(Boolean)) {
-    at += "/" + part;
-    try {
-      mp.FS.mkdir(at);
-    } catch {
-      // already there
-    }
-  }
-}
-
-for (const [dir, dest] of libs) {
-  mkdirs(dest);
-  for (const name of readdirSync(dir)) {
-    if ((name.endsWith(".py") || name.endsWith(".mpy")) && statSync(join(dir, name)).isFile()) {
-      mp.FS.writeFile(`${dest}/${name}`, readFileSync(join(dir, name)));
-    }
-  }
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const WOULD_BLOCK = new Set(["EAGAIN", "EWOULDBLOCK"]);
-
-mp.registerJsModule("host", {
-  fd: (name) => (fds.has(name) ? fds.get(name) : -1),
-  write: (fd, hex) => {
-    const data = Buffer.from(hex, "hex");
-    try {
-      return writeSync(fd, data, 0, data.length);
-    } catch (err) {
-      return WOULD_BLOCK.has(err.code) ? 0 : -1;
-    }
-  },
-  read: (fd, n) => {
-    const buf = Buffer.alloc(Math.max(1, n));
-    try {
-      const got = readSync(fd, buf, 0, buf.length, null);
-      return got === 0 ? null : buf.subarray(0, got).toString("hex");
-    } catch (err) {
-      return WOULD_BLOCK.has(err.code) ? "" : null;
-    }
-  },
-  sleep_ms: (ms) => {
-    if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
-  },
-  now_ms: () => String(Date.now()),
-  disk_size: (name) => (disks.has(name) ? statSync(`/proc/self/fd/${disks.get(name)}`).size : -1),
-  disk_read: (name, offset, n) => {
-    const buf = Buffer.alloc(n);
-    const got = readSync(disks.get(name), buf, 0, n, offset);
-    return buf.subarray(0, got).toString("hex");
-  },
-  disk_write: (name, offset, hex) => {
-    const data = Buffer.from(hex, "hex");
-    return writeSync(disks.get(name), data, 0, data.length, offset);
-  },
-  env: (name) => (name in process.env ? process.env[name] : null),
-});
+const mp = await loadPort(heap, "firmware.mjs");
+copyLibs(mp, libs);
+mp.registerJsModule("host", hostModule(fds, disks));
 
 let status = 0;
 try {

@@ -8,9 +8,11 @@
 // uncaught Python exception prints its traceback and exits with status 1.
 //
 // Needs the pinned package: npm ci --prefix tests/micropython
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { copyLibs, loadPort } from "./port.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -32,37 +34,8 @@ for (let i = 0; i < args.length; i++) {
 if (script === null) usage("no script given");
 if (!Number.isFinite(heap) || heap < 65536) usage("bad --heap");
 
-let loadMicroPython;
-try {
-  ({ loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript"));
-} catch (err) {
-  process.stderr.write(
-    "run.mjs: the MicroPython WebAssembly package is not installed; run\n" +
-      "    npm ci --prefix tests/micropython\n" +
-      `(${err.message})\n`,
-  );
-  process.exit(3);
-}
-
-const mp = await loadMicroPython({
-  heapsize: heap,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-
-// The port's FS is Emscripten's MEMFS: create /lib/protocol and copy the sources.
-for (const dir of ["/lib", "/lib/protocol"]) {
-  try {
-    mp.FS.mkdir(dir);
-  } catch {
-    // already there
-  }
-}
-for (const name of readdirSync(src)) {
-  if (name.endsWith(".py")) {
-    mp.FS.writeFile(`/lib/protocol/${name}`, readFileSync(join(src, name)));
-  }
-}
+const mp = await loadPort(heap, "run.mjs");
+copyLibs(mp, [[src, "/lib/protocol"]]);
 
 try {
   mp.runPython(readFileSync(script, "utf8"));
