@@ -1,7 +1,7 @@
 """The whole firmware (firmware.app.build, as main.py runs it) on real MicroPython.
 
     simulated EM340 --pty--> UART(1) [firmware on the WebAssembly port] UART(2) --socket pair-->
-    simulated A7670 (simulators.modem: AT commands, real TCP) --> Mosquitto --> paho subscriber
+    simulated A7670 (`myenergy-sim modem`, a process: AT commands, real TCP) --> Mosquitto --> paho
 
 Nothing between the meter and the broker is the test's own: the firmware reads
 the meter over Modbus RTU, keeps minute records on the flash image, brings the
@@ -17,11 +17,20 @@ with the coverage lost, and must arrive after it comes back.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
+import tty
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from firmware import VERSION
 from protocol import topics
 from protocol.codec import (
     CLOCK_ESTIMATED,
@@ -30,11 +39,10 @@ from protocol.codec import (
     decode_live,
     decode_status,
 )
-from simulators.modem import ModemSettings
 from tests.conftest import MqttClientFactory
 from tests.firmware.harness import results, start_firmware
 from tests.firmware.netbridge import NetBridge
-from tests.firmware.test_modem import modem_wiring, wait_for
+from tests.firmware.test_modem import wait_for
 from tests.firmware.test_rtu import served
 from tests.fixtures.mosquitto import MosquittoBroker
 
@@ -105,6 +113,34 @@ def world_offset() -> float:
     return (45 - time.time() % 60) % 60
 
 
+@contextmanager
+def modem_process(utc_offset_s: float) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``myenergy-sim modem`` as its own process on a pty: the bridge process.
+
+    Yields the process (SIGUSR1 loses the coverage, SIGUSR2 restores it) and the
+    module's end of the pty, raw and non-blocking, for UART(2).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators.cli", "modem", "--utc-offset-s", str(utc_offset_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    fd = -1
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.fullmatch(r"modem: (/dev/pts/\d+) 115200\n", line)
+        assert m is not None, f"the modem simulator said {line!r}"
+        fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        tty.setraw(fd)
+        yield proc, fd
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     mosquitto: MosquittoBroker, mqtt_clients: MqttClientFactory, tmp_path: Path
 ) -> None:
@@ -112,21 +148,25 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     cloud.connect()
     cloud.subscribe(f"myenergy/v1/{DEVICE}/#", qos=1)
     flash = flash_image(tmp_path / "flash.bin")
-    settings = ModemSettings(utc_offset_s=world_offset())
     script = f"CONFIG = {config_json(mosquitto.port)!r}\n" + SCRIPT
     with (
         served("em340") as (_server, meter_fd),
-        modem_wiring(settings) as wiring,
-        start_firmware(script, fds={"uart1": meter_fd, **wiring.fds}, disks={"flash": flash}) as fw,
+        modem_process(world_offset()) as (modem, modem_fd),
+        start_firmware(
+            script, fds={"uart1": meter_fd, "uart2": modem_fd}, disks={"flash": flash}
+        ) as fw,
     ):
         wait_for(fw, "=first_acked", 150)
-        wiring.sim.lose_coverage()
+        modem.send_signal(signal.SIGUSR1)  # coverage lost
         wait_for(fw, "=stored_offline", 150)
-        wiring.sim.restore_coverage()
+        modem.send_signal(signal.SIGUSR2)  # and back
         wait_for(fw, "=delivered", 150)
         cloud.publish(topics.command(DEVICE), b'{"cmd":"live","minutes":2,"id":"portal-1"}', qos=1)
         assert fw.wait(60) == 0, fw.errors()
         out = results(fw.output())
+        received = []  # before the modem process ends and the broker sends the will
+        while not cloud.messages.empty():
+            received.append(cloud.messages.get())
 
     # The loop kept turning while the link was gone, and the watchdog never fired.
     assert int(out["stored_offline"].split()[1]) > 100
@@ -135,9 +175,6 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     assert acked >= appended >= 2
     assert polls >= appended  # every record holds at least one poll
 
-    received = []
-    while not cloud.messages.empty():
-        received.append(cloud.messages.get())
     batches = [decode_batch(bytes(m.payload)) for m in received if m.topic == topics.uplink(DEVICE)]
     records = {r.seq: r for b in batches for r in b.records}
     assert sorted(records) == list(range(1, appended + 1))  # every record, none twice-numbered
@@ -161,6 +198,13 @@ def test_meter_to_broker_through_the_modem_across_a_coverage_loss(
     assert statuses[-1]["clock"] == "synced"
     assert statuses[-1]["modem"] == "ready"
     assert statuses[-1]["last_cmd"] == {"cmd": "live", "ok": True, "id": "portal-1", "minutes": 2}
+
+    # The modem process is gone, its TCP link with it, no DISCONNECT: the broker
+    # publishes the device's last will.
+    will = cloud.messages.get(timeout=30)
+    while will.topic != topics.status(DEVICE):
+        will = cloud.messages.get(timeout=30)
+    assert decode_status(bytes(will.payload)) == {"state": "offline", "version": VERSION}
 
 
 def test_a_bad_configuration_stops_at_the_repl_with_every_problem(tmp_path: Path) -> None:
